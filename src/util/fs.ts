@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isErrno } from './errors.js';
+
+/** A unique sibling temp name for `target`, for write-then-rename. */
+export function tempSibling(target: string): string {
+  return path.join(path.dirname(target), `.tmp-${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes `data` to `target` atomically: temp file, fsync, rename. */
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  const tmp = tempSibling(target);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Reads a file or returns undefined when it does not exist. */
+export function readFileIfExists(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+}
+
+/** mkdir -p for tsbuild's own state directories (never for paths inside a rootfs). */
+export function ensureDir(dir: string, mode = 0o700): void {
+  fs.mkdirSync(dir, { recursive: true, mode });
+}
+
+/** Removes a tree if present. Only for tsbuild's own state directories. */
+export function removeTree(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
