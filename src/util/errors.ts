@@ -48,6 +48,8 @@ export class TsbuildError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   location: SourceLocation | undefined;
+  /** The build step that failed, as written in the Dockerfile (set by the solver). */
+  step: string | undefined;
   readonly details: string[];
 
   constructor(code: ErrorCode, message: string, options: TsbuildErrorOptions = {}) {

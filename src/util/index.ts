@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './fs.js';
 export * from './process.js';
+export * from './rootpath.js';

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface ExecResult {
   code: number;
@@ -37,4 +38,21 @@ export function pidAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The kernel start time of a process (field 22 of /proc/PID/stat), to tell a live owner from a reused pid. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the process that recorded (pid, startTime) is still the one running. */
+export function ownerAlive(pid: number, startTime: string | undefined): boolean {
+  const now = processStartTime(pid);
+  return now !== undefined && (startTime === undefined || now === startTime);
 }

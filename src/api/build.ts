@@ -1,0 +1,102 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openCache } from '../cache/index.js';
+import { NO_IGNORE, parseDockerignore, type SourceRoot } from '../context/index.js';
+import { parseDockerfile } from '../dockerfile/index.js';
+import { planBuild } from '../graph/index.js';
+import { writeImage, type StoredImage } from '../image/index.js';
+import { handlers, type ExecContext } from '../ops/index.js';
+import { solve, type BuildEvent } from '../solver/index.js';
+import { TsbuildError, isErrno, readFileIfExists } from '../util/index.js';
+import { baseImage, openWorkspace } from './env.js';
+import { writeOutput, type OutputSpec } from './output.js';
+
+export interface BuildOptions {
+  root: string;
+  contextDir: string;
+  /** Dockerfile path; default `<context>/Dockerfile`. */
+  dockerfile?: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  network: 'host' | 'none';
+  outputs: OutputSpec[];
+  onEvent: (e: BuildEvent) => void;
+  signal: AbortSignal;
+  gzipLevel?: number;
+}
+
+export interface BuildResult {
+  image: StoredImage;
+  /** Docker's IMAGE ID: the config digest. */
+  id: string;
+  tags: string[];
+}
+
+function readDockerfile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR')) {
+      throw new TsbuildError('TSB_DOCKERFILE_NOT_FOUND', `failed to read Dockerfile: ${file}: no such file`, { hint: 'pass -f PATH, or put a Dockerfile in the context directory' });
+    }
+    throw e;
+  }
+}
+
+function contextRoot(dir: string): SourceRoot {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw new TsbuildError('TSB_CONTEXT_NOT_FOUND', `build context "${dir}" does not exist`);
+    throw e;
+  }
+  if (!st.isDirectory()) throw new TsbuildError('TSB_CONTEXT_NOT_FOUND', `build context "${dir}" is not a directory`);
+  const ignore = readFileIfExists(path.join(dir, '.dockerignore'));
+  return { dir: path.resolve(dir), ignore: ignore ? parseDockerignore(ignore.toString('utf8')) : NO_IGNORE, label: 'build context', keepOwner: false };
+}
+
+/** Builds a Dockerfile into the store: parse, plan, solve with the step cache, write the image, tag, export. */
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const context = contextRoot(o.contextDir);
+  const dfPath = path.resolve(o.dockerfile ?? path.join(o.contextDir, 'Dockerfile'));
+  const dockerfile = parseDockerfile(readDockerfile(dfPath), dfPath);
+  const ws = openWorkspace(o.root);
+  try {
+    const graph = await planBuild({
+      dockerfile,
+      buildArgs: o.buildArgs,
+      target: o.target,
+      network: o.network,
+      resolveImage: (name, loc) => baseImage(ws.store, name, loc),
+    });
+    const result = await solve<ExecContext>({
+      graph,
+      handlers,
+      cache: openCache(ws.root),
+      noCache: o.noCache,
+      layerAvailable: (l) => ws.store.hasBlob(l.descriptor.digest),
+      signal: o.signal,
+      emit: o.onEvent,
+      contextFor: (step, links) => ({
+        store: ws.store,
+        snapshots: ws.snapshots,
+        session: ws.session,
+        context,
+        stageLayers: links.stageLayers,
+        stageKey: links.stageKey,
+        onOutput: (stream, chunk) => o.onEvent({ type: 'step.log', step, stream, chunk }),
+        signal: o.signal,
+        gzipLevel: o.gzipLevel ?? 6,
+      }),
+    });
+    const image = await writeImage(ws.store, result.config, result.layers.map((l) => l.descriptor));
+    for (const t of o.tags) await ws.store.setRef(t, { mediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: image.manifestBytes.length });
+    for (const out of o.outputs) await writeOutput(ws.store, image, o.tags, out, o.signal);
+    return { image, id: image.configDigest, tags: o.tags };
+  } finally {
+    ws.close();
+  }
+}

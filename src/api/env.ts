@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import { recoverSessions, openSession, Snapshotter, type Session } from '../snapshot/index.js';
+import { killContainer, deleteContainer } from '../runtime/index.js';
+import { openStore, cleanTemp, type Store } from '../store/index.js';
+import { resolveImage, type StoredImage } from '../image/index.js';
+import type { BaseImage, LayerInfo } from '../graph/index.js';
+import { TsbuildError, type SourceLocation } from '../util/index.js';
+
+/** The default store root: $TSBUILD_ROOT, else /var/lib/tsbuild. */
+export function defaultRoot(): string {
+  return process.env.TSBUILD_ROOT || '/var/lib/tsbuild';
+}
+
+/** An open store with this process's session: what every command that mounts or runs needs. */
+export interface Workspace {
+  root: string;
+  store: Store;
+  session: Session;
+  snapshots: Snapshotter;
+  close(): void;
+}
+
+/** Opens the store, cleans up after crashed tsbuild processes, and starts a session. */
+export function openWorkspace(root: string): Workspace {
+  const abs = path.resolve(root);
+  const store = openStore(abs);
+  recoverSessions(abs, (id) => {
+    killContainer(id);
+    deleteContainer(id);
+  });
+  cleanTemp(abs);
+  const session = openSession(abs);
+  const snapshots = new Snapshotter(abs, session);
+  return { root: abs, store, session, snapshots, close: () => session.close() };
+}
+
+/** Pairs an image's layer blobs with its diff_ids. */
+export function imageLayers(img: StoredImage): LayerInfo[] {
+  const diffIds = img.config.rootfs.diff_ids;
+  if (diffIds.length !== img.manifest.layers.length) {
+    throw new TsbuildError('TSB_IMAGE_INVALID', `image ${img.digest} has ${img.manifest.layers.length} layers but ${diffIds.length} diff_ids`);
+  }
+  return img.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i]! }));
+}
+
+/** Looks up a base image in the store for FROM / COPY --from. */
+export async function baseImage(store: Store, name: string, loc?: SourceLocation): Promise<BaseImage> {
+  try {
+    const img = await resolveImage(store, name);
+    return { id: img.digest, name, config: img.config, layers: imageLayers(img) };
+  } catch (e) {
+    if (e instanceof TsbuildError && e.code === 'TSB_IMAGE_NOT_FOUND') {
+      throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `base image "${name}" not found in the local store`, {
+        location: loc,
+        hint: `make it with "tsbuild import ROOTFS.tar ${name}" or "tsbuild load -i FILE"`,
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,6 @@
+export { build, type BuildOptions, type BuildResult } from './build.js';
+export { run, containerArgs, mergeEnv, type RunOptions } from './run.js';
+export { images, tag, rmi, inspect, history, importRootfs, save, load, type ImageSummary } from './images.js';
+export { parseOutput, type OutputSpec } from './output.js';
+export { defaultRoot } from './env.js';
+export type { BuildEvent } from '../solver/index.js';

@@ -1,0 +1,207 @@
+import * as api from '../api/index.js';
+import { TsbuildError } from '../util/index.js';
+import { all, flag, opt, parseArgs, type OptionSpec } from './args.js';
+import { formatSize, plainProgress } from './render.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  root: string;
+  signal: AbortSignal;
+}
+
+const BUILD_OPTIONS: OptionSpec[] = [
+  { long: 'tag', short: 't', value: true, multiple: true },
+  { long: 'file', short: 'f', value: true },
+  { long: 'build-arg', value: true, multiple: true },
+  { long: 'target', value: true },
+  { long: 'no-cache' },
+  { long: 'network', value: true },
+  { long: 'output', short: 'o', value: true, multiple: true },
+  { long: 'quiet', short: 'q' },
+  { long: 'progress', value: true },
+];
+
+function keyValues(items: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of items) {
+    const eq = kv.indexOf('=');
+    if (eq === 0) throw new TsbuildError('TSB_USAGE', `invalid ${what} "${kv}"`);
+    if (eq < 0) {
+      const v = process.env[kv];
+      if (v !== undefined) out[kv] = v;
+    } else out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+function network(v: string | undefined): 'host' | 'none' {
+  if (v === undefined || v === 'host' || v === 'default') return 'host';
+  if (v === 'none') return 'none';
+  throw new TsbuildError('TSB_USAGE', `unsupported --network "${v}"`, { hint: 'use host or none' });
+}
+
+function one(positionals: string[], usage: string, count = 1): string[] {
+  if (positionals.length !== count) throw new TsbuildError('TSB_USAGE', `"${usage.split(' ')[0]}" requires exactly ${count} argument${count > 1 ? 's' : ''}`, { hint: `usage: tsbuild ${usage}` });
+  return positionals;
+}
+
+/** tsbuild build [OPTIONS] CONTEXT */
+export async function buildCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, BUILD_OPTIONS);
+  const [context] = one(p.positionals, 'build [OPTIONS] PATH');
+  const quiet = flag(p, 'quiet');
+  const opts: api.BuildOptions = {
+    root: io.root,
+    contextDir: context!,
+    tags: all(p, 'tag'),
+    buildArgs: keyValues(all(p, 'build-arg'), 'build-arg'),
+    noCache: flag(p, 'no-cache'),
+    network: network(opt(p, 'network')),
+    outputs: all(p, 'output').map(api.parseOutput),
+    onEvent: quiet ? () => {} : plainProgress(io.err),
+    signal: io.signal,
+  };
+  const file = opt(p, 'file');
+  if (file !== undefined) opts.dockerfile = file;
+  const target = opt(p, 'target');
+  if (target !== undefined) opts.target = target;
+  const started = Date.now();
+  const r = await api.build(opts);
+  if (quiet) io.out(`${r.id}\n`);
+  else {
+    io.err(` => built ${r.id} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    for (const t of r.tags) io.err(` => naming to ${t}\n`);
+  }
+  return 0;
+}
+
+/** tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...] */
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [
+    { long: 'rm' },
+    { long: 'interactive', short: 'i' },
+    { long: 'tty', short: 't' },
+    { long: 'env', short: 'e', value: true, multiple: true },
+    { long: 'entrypoint', value: true },
+    { long: 'network', value: true },
+    { long: 'user', short: 'u', value: true },
+    { long: 'workdir', short: 'w', value: true },
+  ], { stopAtPositional: true });
+  const [image, ...cmd] = p.positionals;
+  if (!image) throw new TsbuildError('TSB_USAGE', '"run" requires at least 1 argument', { hint: 'usage: tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
+  const o: api.RunOptions = {
+    root: io.root,
+    image,
+    cmd,
+    env: all(p, 'env'),
+    interactive: flag(p, 'interactive'),
+    tty: flag(p, 'tty'),
+    network: network(opt(p, 'network')),
+    signal: io.signal,
+  };
+  const ep = opt(p, 'entrypoint');
+  if (ep !== undefined) o.entrypoint = ep;
+  const user = opt(p, 'user');
+  if (user !== undefined) o.user = user;
+  const wd = opt(p, 'workdir');
+  if (wd !== undefined) o.workdir = wd;
+  return api.run(o);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
+}
+
+function ago(iso: string | undefined): string {
+  if (!iso) return 'N/A';
+  const s = (Date.now() - Date.parse(iso)) / 1000;
+  if (s < 60) return 'Less than a minute ago';
+  if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} hours ago`;
+  return `${Math.floor(s / 86400)} days ago`;
+}
+
+/** tsbuild images [-q] */
+export async function imagesCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [{ long: 'quiet', short: 'q' }, { long: 'no-trunc' }]);
+  const rows = await api.images(io.root);
+  if (flag(p, 'quiet')) {
+    io.out([...new Set(rows.map((r) => r.id))].map((id) => `${id}\n`).join(''));
+    return 0;
+  }
+  const lines = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+  for (const r of rows) {
+    const at = r.name.lastIndexOf(':');
+    const slash = r.name.lastIndexOf('/');
+    const [repo, tagName] = at > slash ? [r.name.slice(0, at), r.name.slice(at + 1)] : [r.name, '<none>'];
+    lines.push([repo, tagName, r.id, ago(r.created), formatSize(r.size)]);
+  }
+  io.out(table(lines));
+  return 0;
+}
+
+/** tsbuild tag SOURCE TARGET */
+export async function tagCommand(argv: string[], io: Io): Promise<number> {
+  const [src, dst] = one(parseArgs(argv, []).positionals, 'tag SOURCE_IMAGE TARGET_IMAGE', 2);
+  await api.tag(io.root, src!, dst!);
+  return 0;
+}
+
+/** tsbuild rmi IMAGE... */
+export async function rmiCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [{ long: 'force', short: 'f' }]);
+  if (p.positionals.length === 0) throw new TsbuildError('TSB_USAGE', '"rmi" requires at least 1 argument');
+  for (const r of await api.rmi(io.root, p.positionals)) io.out(`Untagged: ${r}\n`);
+  return 0;
+}
+
+/** tsbuild inspect IMAGE... */
+export async function inspectCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, []);
+  if (p.positionals.length === 0) throw new TsbuildError('TSB_USAGE', '"inspect" requires at least 1 argument');
+  const out = [];
+  for (const name of p.positionals) out.push(await api.inspect(io.root, name));
+  io.out(`${JSON.stringify(out, null, 4)}\n`);
+  return 0;
+}
+
+/** tsbuild history IMAGE */
+export async function historyCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [{ long: 'no-trunc' }]);
+  const [name] = one(p.positionals, 'history IMAGE');
+  const rows = await api.history(io.root, name!);
+  const trunc = (s: string) => (flag(p, 'no-trunc') || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
+  io.out(table([['CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [ago(r.created), trunc(r.createdBy), formatSize(r.size), r.comment])]));
+  return 0;
+}
+
+/** tsbuild import FILE|- NAME */
+export async function importCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [{ long: 'message', short: 'm', value: true }]);
+  const [file, name] = one(p.positionals, 'import FILE|- REPOSITORY[:TAG]', 2);
+  const message = opt(p, 'message');
+  const img = await api.importRootfs(io.root, file!, name!, message === undefined ? { signal: io.signal } : { message, signal: io.signal });
+  io.out(`${img.configDigest}\n`);
+  return 0;
+}
+
+/** tsbuild save -o FILE IMAGE... */
+export async function saveCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [{ long: 'output', short: 'o', value: true }]);
+  const out = opt(p, 'output');
+  if (!out) throw new TsbuildError('TSB_USAGE', 'save needs -o FILE', { hint: 'usage: tsbuild save -o FILE IMAGE...' });
+  if (p.positionals.length === 0) throw new TsbuildError('TSB_USAGE', '"save" requires at least 1 argument');
+  await api.save(io.root, p.positionals, out);
+  return 0;
+}
+
+/** tsbuild load -i FILE */
+export async function loadCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [{ long: 'input', short: 'i', value: true }, { long: 'quiet', short: 'q' }]);
+  const input = opt(p, 'input');
+  if (!input) throw new TsbuildError('TSB_USAGE', 'load needs -i FILE', { hint: 'usage: tsbuild load -i FILE' });
+  for (const n of await api.load(io.root, input)) io.out(`Loaded image: ${n}\n`);
+  return 0;
+}

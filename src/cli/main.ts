@@ -1,0 +1,99 @@
+import { defaultRoot } from '../api/index.js';
+import { TsbuildError } from '../util/index.js';
+import * as c from './commands.js';
+import { renderError } from './render.js';
+
+const HELP = `Usage: tsbuild [--root DIR] COMMAND [OPTIONS]
+
+A daemonless container image builder.
+
+Commands:
+  build [OPTIONS] PATH        Build an image from a Dockerfile (also: tsbuild [OPTIONS] PATH)
+      -t, --tag NAME            Name the image (repeatable)
+      -f, --file FILE           Dockerfile (default PATH/Dockerfile)
+      --build-arg K=V           Set a build-time variable (repeatable)
+      --target STAGE            Build up to this stage
+      --no-cache                Do not use the step cache
+      --network host|none       Network for RUN steps (default host)
+      -o, --output type=oci|docker|local|tar,dest=PATH
+      -q, --quiet               Print only the image ID
+  run [OPTIONS] IMAGE [CMD...]  Run a command in a new container (--rm -i -t -e K=V --entrypoint -u -w --network)
+  images [-q]                 List images
+  tag SOURCE TARGET           Add a name to an image
+  rmi IMAGE...                Remove image names
+  inspect IMAGE...            Show image manifest and config as JSON
+  history IMAGE               Show the layers and steps of an image
+  import FILE|- NAME          Make a one-layer image from a root filesystem tar
+  save -o FILE IMAGE...       Write images to a docker-archive tar
+  load -i FILE                Load a docker-archive or OCI archive
+
+Global options:
+  --root DIR                  Store location (default $TSBUILD_ROOT or /var/lib/tsbuild)
+  -h, --help                  Show this help
+  --version                   Show the version
+`;
+
+const COMMANDS: Record<string, (argv: string[], io: c.Io) => Promise<number>> = {
+  build: c.buildCommand,
+  run: c.runCommand,
+  images: c.imagesCommand,
+  tag: c.tagCommand,
+  rmi: c.rmiCommand,
+  inspect: c.inspectCommand,
+  history: c.historyCommand,
+  import: c.importCommand,
+  save: c.saveCommand,
+  load: c.loadCommand,
+};
+
+/** Exit code for an error: 2 usage, 125 a container could not start, 130 cancelled, else 1. */
+export function exitCodeFor(e: unknown): number {
+  if (!(e instanceof TsbuildError)) return 1;
+  if (e.code === 'TSB_USAGE') return 2;
+  if (e.code === 'TSB_CONTAINER_START' || e.code === 'TSB_RUNTIME_UNAVAILABLE') return 125;
+  if (e.code === 'TSB_CANCELLED') return 130;
+  return 1;
+}
+
+/** Runs the CLI with argv (without node and script); resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let root = defaultRoot();
+  const args = [...argv];
+  while (args[0] === '--root' || args[0]?.startsWith('--root=')) {
+    const a = args.shift()!;
+    root = a.includes('=') ? a.slice(7) : args.shift() ?? '';
+  }
+  const first = args[0];
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    process.stdout.write(HELP);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version') {
+    process.stdout.write('tsbuild 0.1.0\n');
+    return 0;
+  }
+  const command = COMMANDS[first];
+  const rest = command ? args.slice(1) : args;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 2) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping (cleaning up mounts and containers)...\n`);
+    controller.abort();
+  };
+  if (first !== 'run') process.on('SIGINT', onSignal);
+  else process.on('SIGINT', () => {});
+  process.on('SIGTERM', onSignal);
+  const io: c.Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), root, signal: controller.signal };
+  try {
+    if (!command && !(first.startsWith('-') || rest.length > 0)) {
+      if (first.includes('/') || first === '.') return await c.buildCommand(rest, io);
+      throw new TsbuildError('TSB_USAGE', `unknown command "${first}"`, { hint: 'run tsbuild --help' });
+    }
+    return await (command ?? c.buildCommand)(rest, io);
+  } catch (e) {
+    process.stderr.write(renderError(e));
+    return exitCodeFor(e);
+  }
+}

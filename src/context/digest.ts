@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Digest } from '../oci/index.js';
+import { walkSource, type SelectedSource, type SourceRoot } from './select.js';
+
+const CHUNK = 1024 * 1024;
+let buffer: Buffer | undefined;
+
+/** sha256 of a file's content, read synchronously in 1 MiB chunks. */
+export function hashFile(file: string): string {
+  buffer ??= Buffer.allocUnsafe(CHUNK);
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    let n: number;
+    while ((n = fs.readSync(fd, buffer, 0, CHUNK, null)) > 0) h.update(buffer.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Content digest of selected sources: path, type, mode, owner, size, link target and content of every
+ * entry; never mtimes, so touching a file without changing it keeps the digest.
+ */
+export function digestSelection(root: SourceRoot, selection: SelectedSource[]): Digest {
+  const h = createHash('sha256');
+  for (const sel of selection) {
+    h.update(`source\0${sel.rel}\0`);
+    walkSource(root, sel, (e) => {
+      const st = e.stat;
+      const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
+      const link = type === 'l' ? fs.readlinkSync(e.host) : '';
+      const content = type === 'f' ? hashFile(e.host) : '';
+      h.update(`${e.rel}\0${type}\0${st.mode}\0${root.keepOwner ? `${st.uid}:${st.gid}` : '0:0'}\0${type === 'f' ? st.size : 0}\0${link}\0${content}\n`);
+    });
+  }
+  return `sha256:${h.digest('hex')}` as Digest;
+}

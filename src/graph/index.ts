@@ -1,0 +1,2 @@
+export * from './types.js';
+export { planBuild, type PlanOptions } from './plan.js';

@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import type { LayerInfo } from '../graph/index.js';
+import { applyLayer, createLayerStream } from '../layer/index.js';
+import { MediaType } from '../oci/index.js';
+import { TsbuildError } from '../util/index.js';
+import type { ExecContext } from './types.js';
+
+/** Makes sure every layer has an extracted snapshot dir (extracting from its blob when missing). */
+export async function ensureSnapshots(ctx: Pick<ExecContext, 'store' | 'snapshots' | 'signal'>, layers: LayerInfo[]): Promise<void> {
+  for (const l of layers) {
+    await ctx.snapshots.ensureLayer(l.diffId, async (dir) => {
+      const { diffId } = await applyLayer(ctx.store.openBlob(l.descriptor.digest), dir, { mode: 'overlay', signal: ctx.signal });
+      if (diffId !== l.diffId) {
+        throw new TsbuildError('TSB_DIGEST_MISMATCH', `layer ${l.descriptor.digest} unpacked to ${diffId}, but the image config says ${l.diffId}`);
+      }
+    });
+  }
+}
+
+/** A read-only merged view of layers, with snapshots made as needed. */
+export async function viewLayers(ctx: ExecContext, layers: LayerInfo[]) {
+  await ensureSnapshots(ctx, layers);
+  return ctx.snapshots.view(layers.map((l) => l.diffId));
+}
+
+/**
+ * Runs `change` on a writable overlay of `lowers`, then turns the upper dir into a stored layer (and keeps
+ * it as that layer's snapshot). Returns undefined when nothing changed.
+ */
+export async function withWritableLayer(ctx: ExecContext, lowers: LayerInfo[], change: (rootfs: string) => Promise<void>): Promise<LayerInfo | undefined> {
+  await ensureSnapshots(ctx, lowers);
+  const active = ctx.snapshots.prepare(lowers.map((l) => l.diffId));
+  try {
+    await change(active.merged);
+  } finally {
+    active.unmount();
+  }
+  if (fs.readdirSync(active.upper).length === 0) return undefined;
+  const { stream, diffId } = createLayerStream(active.upper, { gzipLevel: ctx.gzipLevel, signal: ctx.signal });
+  const blob = await ctx.store.putBlobStream(stream, { signal: ctx.signal });
+  const id = await diffId;
+  ctx.snapshots.adopt(active.upper, id);
+  return { diffId: id, descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size } };
+}

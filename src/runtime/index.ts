@@ -1,0 +1,3 @@
+export * from './spec.js';
+export * from './runc.js';
+export * from './user.js';

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsbuildError, execCapture } from '../util/index.js';
+import { buildRuntimeSpec, type ContainerSpec } from './spec.js';
+
+/** Where runc keeps container state for tsbuild (separate from other runc users). */
+export const RUNC_ROOT = '/run/tsbuild/runc';
+
+export interface ProcessIO {
+  /** 'inherit' hands the terminal to the container (tsbuild run); otherwise stdin is /dev/null. */
+  stdin: 'inherit' | 'null';
+  /** Receives output chunks; 'inherit' writes straight to this process's stdout/stderr. */
+  output: 'inherit' | ((stream: 'stdout' | 'stderr', chunk: Buffer) => void);
+}
+
+export interface RunOptions {
+  id: string;
+  bundleDir: string;
+  spec: ContainerSpec;
+  io: ProcessIO;
+  signal?: AbortSignal;
+  /** Called once runc has been started, before the container exits (journal the id for crash recovery). */
+  onStart?: (id: string) => void;
+}
+
+let runtimeBinary: string | undefined;
+
+/** The OCI runtime binary: $TSBUILD_RUNTIME, else runc on PATH. */
+export function runtimePath(): string {
+  if (runtimeBinary) return runtimeBinary;
+  const wanted = process.env.TSBUILD_RUNTIME ?? 'runc';
+  const r = execCapture('sh', ['-c', `command -v ${wanted}`]);
+  if (r.code !== 0) {
+    throw new TsbuildError('TSB_RUNTIME_UNAVAILABLE', `OCI runtime "${wanted}" not found`, { hint: 'install runc (apt-get install runc) or set TSBUILD_RUNTIME' });
+  }
+  runtimeBinary = r.stdout.trim();
+  return runtimeBinary;
+}
+
+/** Runs one container to completion with runc; resolves with its exit code (128+n when killed by signal n). */
+export function runContainer(o: RunOptions): Promise<{ exitCode: number }> {
+  fs.mkdirSync(o.bundleDir, { recursive: true });
+  fs.writeFileSync(path.join(o.bundleDir, 'config.json'), JSON.stringify(buildRuntimeSpec(o.spec)));
+  const runc = runtimePath();
+  return new Promise((resolve, reject) => {
+    const child = spawn(runc, ['--root', RUNC_ROOT, 'run', '--bundle', o.bundleDir, o.id], {
+      stdio: [o.io.stdin === 'inherit' ? 'inherit' : 'ignore', o.io.output === 'inherit' ? 'inherit' : 'pipe', o.io.output === 'inherit' ? 'inherit' : 'pipe'],
+    });
+    o.onStart?.(o.id);
+    const sink = o.io.output;
+    if (typeof sink === 'function') {
+      child.stdout!.on('data', (b: Buffer) => sink('stdout', b));
+      child.stderr!.on('data', (b: Buffer) => sink('stderr', b));
+    }
+    const abort = () => killContainer(o.id);
+    o.signal?.addEventListener('abort', abort, { once: true });
+    child.on('error', (e) => {
+      o.signal?.removeEventListener('abort', abort);
+      reject(new TsbuildError('TSB_CONTAINER_START', `could not start ${runc}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, sig) => {
+      o.signal?.removeEventListener('abort', abort);
+      deleteContainer(o.id);
+      if (o.signal?.aborted) return reject(new TsbuildError('TSB_CANCELLED', 'cancelled'));
+      resolve({ exitCode: code ?? 128 + (sig ? 9 : 0) });
+    });
+  });
+}
+
+/** Sends SIGKILL to a container's processes (ignores containers that are already gone). */
+export function killContainer(id: string): void {
+  execCapture(runtimePath(), ['--root', RUNC_ROOT, 'kill', '--all', id, 'KILL']);
+}
+
+/** Force-deletes a container's runtime state (ignores containers that are already gone). */
+export function deleteContainer(id: string): void {
+  execCapture(runtimePath(), ['--root', RUNC_ROOT, 'delete', '--force', id]);
+}

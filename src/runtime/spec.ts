@@ -1,0 +1,84 @@
+/** Generates OCI runtime spec (config.json) documents with Docker's default confinement. */
+
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
+
+export interface ExtraMount {
+  destination: string;
+  source: string;
+  type: 'bind' | 'tmpfs';
+  options: string[];
+}
+
+export interface ContainerSpec {
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+  network: 'host' | 'none';
+  hostname: string;
+  terminal?: boolean;
+  readonlyRootfs?: boolean;
+  /** Bind mounts for /etc/hosts, /etc/resolv.conf, /etc/hostname and user mounts. */
+  mounts?: ExtraMount[];
+}
+
+/** Docker's default capability set. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Mount points the runtime itself sets up inside every container. */
+export const RUNTIME_MOUNT_POINTS = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys'];
+
+/** Builds an OCI runtime-spec 1.0 config for one container. */
+export function buildRuntimeSpec(s: ContainerSpec): object {
+  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (s.network === 'none') namespaces.push({ type: 'network' });
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: s.terminal ?? false,
+      user: { uid: s.user.uid, gid: s.user.gid, additionalGids: s.user.additionalGids ?? [] },
+      args: s.args,
+      env: s.env,
+      cwd: s.cwd,
+      capabilities: {
+        bounding: DEFAULT_CAPABILITIES,
+        effective: s.user.uid === 0 ? DEFAULT_CAPABILITIES : [],
+        permitted: s.user.uid === 0 ? DEFAULT_CAPABILITIES : [],
+      },
+      noNewPrivileges: false,
+    },
+    root: { path: s.rootfs, readonly: s.readonlyRootfs ?? false },
+    hostname: s.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      s.network === 'host'
+        ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+        : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ...(s.mounts ?? []).map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options })),
+    ],
+    linux: {
+      namespaces,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+    },
+  };
+}

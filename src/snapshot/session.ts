@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ensureDir, isErrno, ownerAlive, processStartTime, removeTree, writeFileAtomic } from '../util/index.js';
+import { mountsUnder, unmount } from '../sys/index.js';
+
+/**
+ * A process's scratch area under `<root>/run/<pid>.<starttime>/`: every mount and upper dir a build makes
+ * lives inside it, and a journal lists the containers it started. If the process dies (even by kill -9),
+ * the next tsbuild process finds the owner gone and undoes it all: see `recoverSessions`.
+ */
+export interface Session {
+  readonly dir: string;
+  /** Journals a container id before it starts, so a crash can be cleaned up. */
+  addContainer(id: string): void;
+  removeContainer(id: string): void;
+  /** A fresh, empty directory inside the session. */
+  tempDir(prefix: string): string;
+  /** Unmounts everything and removes the session directory. */
+  close(): void;
+}
+
+interface Journal { pid: number; start?: string; containers: string[] }
+
+let counter = 0;
+
+/** Starts a session for this process in `<root>/run/`. */
+export function openSession(root: string): Session {
+  const runDir = path.join(root, 'run');
+  ensureDir(runDir);
+  const start = processStartTime(process.pid);
+  const dir = path.join(runDir, `${process.pid}.${start ?? '0'}.${Date.now().toString(36)}`);
+  ensureDir(dir);
+  const journal: Journal = { pid: process.pid, start, containers: [] };
+  const save = () => writeFileAtomic(path.join(dir, 'journal.json'), JSON.stringify(journal));
+  save();
+  let closed = false;
+  return {
+    dir,
+    addContainer(id) {
+      journal.containers.push(id);
+      save();
+    },
+    removeContainer(id) {
+      journal.containers = journal.containers.filter((c) => c !== id);
+      save();
+    },
+    tempDir(prefix) {
+      const d = path.join(dir, `${prefix}${++counter}`);
+      fs.mkdirSync(d, { mode: 0o700 });
+      return d;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      teardown(dir);
+    },
+  };
+}
+
+function teardown(dir: string): void {
+  for (const mp of mountsUnder(dir, fs.readFileSync('/proc/self/mountinfo', 'utf8'))) unmount(mp);
+  removeTree(dir);
+}
+
+/**
+ * Cleans up after tsbuild processes that died: kills and deletes their containers, unmounts their mounts,
+ * removes their scratch dirs. `killContainer` is injected so this module does not depend on the runtime.
+ */
+export function recoverSessions(root: string, killContainer: (id: string) => void): number {
+  const runDir = path.join(root, 'run');
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(runDir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return 0;
+    throw e;
+  }
+  let recovered = 0;
+  for (const name of entries) {
+    const dir = path.join(runDir, name);
+    let journal: Journal | undefined;
+    try {
+      journal = JSON.parse(fs.readFileSync(path.join(dir, 'journal.json'), 'utf8')) as Journal;
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT') && !(e instanceof SyntaxError)) throw e;
+    }
+    const [pidText, startText] = name.split('.');
+    const pid = journal?.pid ?? Number(pidText);
+    const start = journal?.start ?? startText;
+    if (ownerAlive(pid, start)) continue;
+    for (const id of journal?.containers ?? []) killContainer(id);
+    teardown(dir);
+    recovered++;
+  }
+  return recovered;
+}

@@ -1,0 +1,99 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { digestHex, type Digest } from '../oci/index.js';
+import { ensureDir, isErrno, removeTree } from '../util/index.js';
+import { mountOverlay, unmount } from '../sys/index.js';
+import type { Session } from './session.js';
+
+/** A writable overlay: lowers + a fresh upper, mounted at `merged`. */
+export interface ActiveSnapshot {
+  merged: string;
+  upper: string;
+  /** Unmounts; the upper dir stays until the session ends or it is adopted as a layer. */
+  unmount(): void;
+}
+
+/** A read-only merged view of layers. */
+export interface SnapshotView {
+  path: string;
+  release(): void;
+}
+
+/**
+ * Overlay snapshotter. Every layer lives once, extracted in overlay form (whiteouts as 0:0 char devices,
+ * opaque dirs by xattr), at `<root>/snapshots/<diffID hex>`; a layer dir appears only complete (rename).
+ * Mounts list lowers by their short relative names from the snapshots dir, so ~60 layers fit in one mount.
+ */
+export class Snapshotter {
+  readonly dir: string;
+  constructor(root: string, private readonly session: Session) {
+    this.dir = path.join(root, 'snapshots');
+    ensureDir(this.dir);
+  }
+
+  layerPath(diffId: Digest): string {
+    return path.join(this.dir, digestHex(diffId));
+  }
+
+  hasLayer(diffId: Digest): boolean {
+    return fs.existsSync(this.layerPath(diffId));
+  }
+
+  /** Makes sure the layer dir exists, filling a temp dir with `fill` and renaming it into place. */
+  async ensureLayer(diffId: Digest, fill: (dir: string) => Promise<void>): Promise<string> {
+    const target = this.layerPath(diffId);
+    if (fs.existsSync(target)) return target;
+    const tmp = this.session.tempDir('extract');
+    try {
+      await fill(tmp);
+      this.adopt(tmp, diffId);
+    } finally {
+      removeTree(tmp);
+    }
+    return target;
+  }
+
+  /** Moves a finished directory (an upper dir or extraction) into place as layer `diffId`. */
+  adopt(dir: string, diffId: Digest): string {
+    const target = this.layerPath(diffId);
+    try {
+      fs.renameSync(dir, target);
+    } catch (e) {
+      if (!isErrno(e, 'ENOTEMPTY') && !isErrno(e, 'EEXIST')) throw e;
+    }
+    return target;
+  }
+
+  /** Mounts `lowers` (bottom first) with a fresh upper dir. */
+  prepare(lowers: Digest[]): ActiveSnapshot {
+    const base = this.session.tempDir('rw');
+    const upper = path.join(base, 'upper');
+    const work = path.join(base, 'work');
+    const merged = path.join(base, 'merged');
+    for (const d of [upper, work, merged]) fs.mkdirSync(d, { mode: 0o755 });
+    const lowerNames = this.lowerNames(lowers, base);
+    mountOverlay({ lower: lowerNames, upper, work, target: merged, cwd: this.dir });
+    return { merged, upper, unmount: () => unmount(merged) };
+  }
+
+  /** A read-only merged view of `lowers` (bottom first). */
+  view(lowers: Digest[]): SnapshotView {
+    if (lowers.length === 1) return { path: this.layerPath(lowers[0]!), release: () => {} };
+    const base = this.session.tempDir('ro');
+    const merged = path.join(base, 'merged');
+    fs.mkdirSync(merged);
+    if (lowers.length === 0) return { path: merged, release: () => {} };
+    mountOverlay({ lower: this.lowerNames(lowers, base), target: merged, cwd: this.dir });
+    return { path: merged, release: () => unmount(merged) };
+  }
+
+  private lowerNames(lowers: Digest[], scratch: string): string[] {
+    const names = lowers.map((d) => digestHex(d)).reverse();
+    if (names.length === 0) {
+      const empty = path.join(scratch, 'empty');
+      fs.mkdirSync(empty);
+      names.push(path.relative(this.dir, empty));
+    }
+    return names;
+  }
+}

@@ -1,0 +1,138 @@
+import type { BuildGraph, LayerInfo, Op, PlannedStage, Step } from '../graph/index.js';
+import { sha256, type Digest, type HistoryEntry, type ImageConfig } from '../oci/index.js';
+import type { CacheIndex } from '../cache/index.js';
+import { TsbuildError } from '../util/index.js';
+import type { BuildEvent } from './events.js';
+
+/** A solved stage: its final cache key, layers and the image config with rootfs and history filled. */
+export interface StageResult {
+  key: Digest;
+  layers: LayerInfo[];
+  config: ImageConfig;
+}
+
+export interface StepInput { parentKey: Digest; layers: LayerInfo[] }
+
+/** Links a handler may follow to other stages. */
+export interface StageLinks {
+  stageLayers(stage: number): Promise<LayerInfo[]>;
+  stageKey(stage: number): Promise<Digest>;
+}
+
+/** Handlers keyed by Op kind, generic over the context the caller injects (the solver never imports ops). */
+export type Handlers<C> = {
+  [K in Op['kind']]: {
+    cacheKey(op: Extract<Op, { kind: K }>, input: StepInput, ctx: C): Promise<Digest>;
+    exec(op: Extract<Op, { kind: K }>, input: StepInput, ctx: C): Promise<LayerInfo | undefined>;
+  };
+};
+
+export interface SolveOptions<C> {
+  graph: BuildGraph;
+  handlers: Handlers<C>;
+  cache: CacheIndex;
+  noCache: boolean;
+  /** True when a cached layer's blob is still present. */
+  layerAvailable(layer: LayerInfo): boolean;
+  contextFor(step: Step, links: StageLinks): C;
+  emit(e: BuildEvent): void;
+  signal: AbortSignal;
+}
+
+/** Solves every planned stage (independent stages concurrently) and returns the target's result. */
+export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
+  const results = new Map<number, Promise<StageResult>>();
+  const byIndex = new Map(o.graph.stages.map((s) => [s.index, s]));
+  const solveStage = (i: number): Promise<StageResult> => {
+    let p = results.get(i);
+    if (!p) {
+      const stage = byIndex.get(i);
+      if (!stage) throw new Error(`stage ${i} was not planned`);
+      p = solveOne(stage);
+      results.set(i, p);
+    }
+    return p;
+  };
+  const links: StageLinks = {
+    stageLayers: async (i) => (await solveStage(i)).layers,
+    stageKey: async (i) => (await solveStage(i)).key,
+  };
+
+  async function runStep(step: Step, input: StepInput, label: string) {
+    try {
+      return await runStepInner(step, input, label);
+    } catch (e) {
+      if (e instanceof TsbuildError && e.location === undefined) e.location = step.loc;
+      if (e instanceof TsbuildError && e.step === undefined) e.step = step.title;
+      throw e;
+    }
+  }
+
+  async function runStepInner(step: Step, input: StepInput, label: string) {
+    const handler = o.handlers[step.op.kind] as Handlers<C>['run'];
+    const ctx = o.contextFor(step, links);
+    const key = await handler.cacheKey(step.op as never, input, ctx);
+    const cached = o.noCache ? undefined : o.cache.get(key);
+    if (cached && (!cached.layer || o.layerAvailable(cached.layer))) {
+      o.emit({ type: 'step.cached', step, label });
+      return { key, record: cached };
+    }
+    o.emit({ type: 'step.start', step, label });
+    const started = Date.now();
+    if (o.signal.aborted) throw new TsbuildError('TSB_CANCELLED', 'build cancelled');
+    const layer = await handler.exec(step.op as never, input, ctx);
+    const record = layer ? { layer, created: new Date().toISOString() } : { created: new Date().toISOString() };
+    o.cache.put(key, record);
+    const done: BuildEvent = { type: 'step.done', step, label, ms: Date.now() - started };
+    if (layer) done.layerSize = layer.descriptor.size;
+    o.emit(done);
+    return { key, record };
+  }
+
+  async function solveOne(stage: PlannedStage): Promise<StageResult> {
+    let key: Digest;
+    let layers: LayerInfo[];
+    let history: HistoryEntry[];
+    if (stage.base.kind === 'scratch') {
+      key = sha256('scratch');
+      layers = [];
+      history = [];
+    } else if (stage.base.kind === 'image') {
+      key = stage.base.image.id;
+      layers = [...stage.base.image.layers];
+      history = [...stage.baseHistory];
+    } else {
+      const dep = await solveStage(stage.base.stage);
+      ({ key, layers } = dep);
+      layers = [...layers];
+      history = [...(dep.config.history ?? [])];
+    }
+    o.emit({ type: 'stage.base', stage: stage.index, label: stageLabel(stage) });
+    const created = new Map<Step, { created: string; empty: boolean }>();
+    for (const [n, step] of stage.steps.entries()) {
+      const label = `${stageLabel(stage)} ${n + 1}/${stage.steps.length}`;
+      const { key: k, record } = await runStep(step, { parentKey: key, layers }, label);
+      if (record.layer) layers.push(record.layer);
+      created.set(step, { created: record.created, empty: !record.layer });
+      key = k;
+    }
+    const stamps = [...created.values()].map((c) => c.created).sort();
+    const when = stamps[stamps.length - 1] ?? stage.config.created ?? new Date(0).toISOString();
+    for (const h of stage.history) {
+      const entry: HistoryEntry = { created: when, created_by: h.createdBy, comment: 'buildkit.dockerfile.v0' };
+      const c = h.step ? created.get(h.step) : undefined;
+      if (c) entry.created = c.created;
+      if (!c || c.empty) entry.empty_layer = true;
+      history.push(entry);
+    }
+    const config: ImageConfig = { ...stage.config, created: when, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) }, history };
+    return { key, layers, config };
+  }
+
+  for (const s of o.graph.stages) solveStage(s.index).catch(() => {});
+  return solveStage(o.graph.target);
+}
+
+function stageLabel(stage: PlannedStage): string {
+  return stage.name ?? `stage-${stage.index}`;
+}

@@ -1,0 +1,57 @@
+import { TsbuildError } from '../util/index.js';
+import { execCapture } from '../util/process.js';
+
+export interface OverlayOptions {
+  /** Lower dirs, topmost first (overlayfs order). Relative paths resolve against `cwd`. */
+  lower: string[];
+  upper?: string;
+  work?: string;
+  target: string;
+  /** Working directory of the mount call: lets long lower lists use short relative paths. */
+  cwd?: string;
+}
+
+/** Mounts an overlay filesystem (needs root). Read-only when no upper is given (then 2+ lowers are required). */
+export function mountOverlay(o: OverlayOptions): void {
+  const opts = [`lowerdir=${o.lower.join(':')}`];
+  if (o.upper) opts.push(`upperdir=${o.upper}`, `workdir=${o.work}`);
+  if (!o.upper) opts.push('ro');
+  const r = execCapture('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), o.target], { cwd: o.cwd });
+  if (r.code !== 0) {
+    throw new TsbuildError('TSB_MOUNT_FAILED', `overlay mount on ${o.target} failed: ${r.stderr.trim()}`, {
+      hint: 'tsbuild needs root and a kernel with overlayfs',
+    });
+  }
+}
+
+/** Mounts `source` on `target` with a bind mount (read-only when asked). */
+export function bindMount(source: string, target: string, options: { readonly?: boolean } = {}): void {
+  const r = execCapture('mount', ['--bind', source, target]);
+  if (r.code !== 0) throw new TsbuildError('TSB_MOUNT_FAILED', `bind mount of ${source} failed: ${r.stderr.trim()}`);
+  if (options.readonly) {
+    const ro = execCapture('mount', ['-o', 'remount,bind,ro', target]);
+    if (ro.code !== 0) throw new TsbuildError('TSB_MOUNT_FAILED', `read-only remount of ${target} failed: ${ro.stderr.trim()}`);
+  }
+}
+
+/** Unmounts `target`; a target that is not mounted is fine. Falls back to a lazy detach when busy. */
+export function unmount(target: string): void {
+  const r = execCapture('umount', [target]);
+  if (r.code === 0 || /not mounted|no mount point|No such file/.test(r.stderr)) return;
+  const lazy = execCapture('umount', ['-l', target]);
+  if (lazy.code !== 0 && !/not mounted|no mount point/.test(lazy.stderr)) {
+    throw new TsbuildError('TSB_MOUNT_FAILED', `umount ${target} failed: ${r.stderr.trim()}`);
+  }
+}
+
+/** Mount points currently under `prefix` (deepest first), read from /proc/self/mountinfo. */
+export function mountsUnder(prefix: string, mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const field = line.split(' ')[4];
+    if (!field) continue;
+    const mp = field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mp === prefix || mp.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) out.push(mp);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
