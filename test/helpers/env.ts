@@ -111,3 +111,13 @@ export function removeStore(root: string): void {
   for (const m of mountsUnder(root)) spawnSync('umount', ['-l', m]);
   fs.rmSync(root, { recursive: true, force: true });
 }
+
+/** Session dirs left in a store's run/ (a live or crashed tsbuild process leaves one). */
+export function sessionsLeft(root: string): string[] {
+  try {
+    return fs.readdirSync(path.join(root, 'run'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Digest } from '../oci/index.js';
+import { TsbuildError } from '../util/index.js';
+import { LayerApplier } from './apply.js';
+import { archiveError, CHUNK, decompressed } from './compress.js';
+import { TarReader } from './tar-reader.js';
+
+export { createLayerStream, createLayerTar } from './create.js';
+export { decompressed, gzipWithDiffId, type GzipOptions } from './compress.js';
+export { listLayerEntries, type LayerEntry } from './list.js';
+export type { EntryType } from './tar-format.js';
+
+export interface ApplyLayerOptions {
+  /** 'overlay': destDir is a fresh snapshot, whiteouts become overlay whiteouts; 'flatten': apply on top of a tree. */
+  mode: 'overlay' | 'flatten';
+  signal?: AbortSignal;
+}
+
+/** Extracts one layer tar (gzip, zstd or plain) into destDir without touching anything outside it; returns its diffID. */
+export async function applyLayer(input: Readable, destDir: string, opts: ApplyLayerOptions): Promise<{ diffId: Digest }> {
+  const root = path.resolve(destDir);
+  if (!fs.statSync(root).isDirectory()) throw new TsbuildError('TSB_PATH_UNSAFE', `${root} is not a directory`);
+  const applier = new LayerApplier(root, opts.mode);
+  const reader = new TarReader(applier);
+  const hash = createHash('sha256');
+  const sink = new Writable({
+    highWaterMark: CHUNK,
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        hash.update(chunk);
+        reader.write(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    final(cb) {
+      try {
+        reader.finish();
+        applier.finish();
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
+  try {
+    await pipeline(decompressed(input), sink, opts.signal ? { signal: opts.signal } : {});
+  } catch (e) {
+    throw archiveError(e);
+  } finally {
+    applier.close();
+  }
+  return { diffId: `sha256:${hash.digest('hex')}` as Digest };
+}

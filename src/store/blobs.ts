@@ -1,0 +1,139 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { type Digest, digestHex } from '../oci/index.js';
+import { TsbuildError, isErrno } from '../util/index.js';
+import { processStart } from './lock.js';
+
+/** A verified blob written to `<root>/tmp/`, not yet visible in `blobs/`. */
+export interface StagedBlob {
+  readonly digest: Digest;
+  readonly size: number;
+  /** The temp file holding the content (read it before commit/discard if needed). */
+  readonly path: string;
+  /** Renames the blob into place (idempotent when it already exists). */
+  commit(): void;
+  /** Removes the temp file. */
+  discard(): void;
+}
+
+let selfStart: string | undefined;
+
+/** `<root>/tmp/<kind>-<pid>-<start>-<random>`: pid and start time let cleanTemp tell a dead writer's leftovers. */
+export function tempName(root: string, kind: string): string {
+  selfStart ??= processStart(process.pid) ?? '0';
+  return path.join(root, 'tmp', `${kind}-${process.pid}-${selfStart}-${randomBytes(6).toString('hex')}`);
+}
+
+/** The final path of a blob. */
+export function blobFile(root: string, d: Digest): string {
+  return path.join(root, 'blobs', 'sha256', digestHex(d));
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function staged(root: string, tmp: string, digest: Digest, size: number): StagedBlob {
+  return {
+    digest,
+    size,
+    path: tmp,
+    commit() {
+      const final = blobFile(root, digest);
+      if (fs.existsSync(final)) {
+        fs.rmSync(tmp, { force: true });
+        return;
+      }
+      fs.renameSync(tmp, final);
+      fsyncDir(path.dirname(final));
+    },
+    discard() {
+      fs.rmSync(tmp, { force: true });
+    },
+  };
+}
+
+function mismatch(expected: Digest, got: Digest): TsbuildError {
+  return new TsbuildError('TSB_DIGEST_MISMATCH', `content digest ${got} does not match expected ${expected}`, {
+    hint: 'the source delivered different bytes than its descriptor promised; retry or check the source',
+  });
+}
+
+/** Streams into a temp file while hashing, then fsyncs; the caller commits or discards. */
+export async function stageStream(root: string, stream: Readable, opts: { expected?: Digest; signal?: AbortSignal } = {}): Promise<StagedBlob> {
+  const tmp = tempName(root, 'blob');
+  const fh = await fsp.open(tmp, 'wx', 0o644);
+  const hash = createHash('sha256');
+  let size = 0;
+  const signal = opts.signal;
+  const onAbort = () => stream.destroy(new TsbuildError('TSB_CANCELLED', 'blob write cancelled', { cause: signal?.reason }));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) onAbort();
+    for await (const chunk of stream) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      hash.update(buf);
+      for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+      size += buf.length;
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  await fh.close();
+  const digest = `sha256:${hash.digest('hex')}` as Digest;
+  if (opts.expected !== undefined && opts.expected !== digest) {
+    fs.rmSync(tmp, { force: true });
+    throw mismatch(opts.expected, digest);
+  }
+  return staged(root, tmp, digest, size);
+}
+
+/** Writes bytes whose digest is already known: temp + fsync + rename, idempotent. */
+export function putBytes(root: string, data: Uint8Array, digest: Digest, expected?: Digest): void {
+  if (expected !== undefined && expected !== digest) throw mismatch(expected, digest);
+  if (fs.existsSync(blobFile(root, digest))) return;
+  const tmp = tempName(root, 'blob');
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  staged(root, tmp, digest, data.length).commit();
+}
+
+/** Reads a whole blob, verifying its digest (for small blobs: manifests, configs, indexes). */
+export async function readVerified(root: string, d: Digest): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await fsp.readFile(blobFile(root, d));
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw missingBlob(d);
+    throw e;
+  }
+  const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  if (got !== d) throw new TsbuildError('TSB_STORE_CORRUPT', `blob ${d} is corrupt (content hashes to ${got})`, { hint: 'remove the blob file and pull or build the image again' });
+  return data;
+}
+
+/** The error for a blob that a caller expected in the store. */
+export function missingBlob(d: Digest): TsbuildError {
+  return new TsbuildError('TSB_STORE_CORRUPT', `blob ${d} is missing from the store`, { hint: 'pull or build the image again' });
+}

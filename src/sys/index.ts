@@ -1,0 +1,3 @@
+export * from './mount.js';
+export * from './mknod.js';
+export * from './xattr.js';

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { REPO, makeContext, mountsUnder, removeStore, requireSandbox, sessionsLeft, storeWithBusybox, tsbuild } from '../helpers/env.js';
+
+describe('multi-stage build of fixtures/hello, run with tsbuild run', () => {
+  let root = '';
+  before(() => {
+    if (process.getuid?.() === 0) root = storeWithBusybox();
+  });
+  after(() => root && removeStore(root));
+
+  test('builds, runs, passes exit codes through, and rebuilds from cache', (t) => {
+    if (!requireSandbox(t)) return;
+    const b = tsbuild(root, ['build', '-t', 'hello:1', path.join(REPO, 'fixtures/hello')]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /naming to hello:1/);
+
+    const r = tsbuild(root, ['run', '--rm', 'hello:1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Hello from a tsbuild image!/);
+    assert.match(r.stdout, /running as app in \/app, built for app/);
+
+    const code = tsbuild(root, ['run', '--rm', 'hello:1', 'sh', '-c', 'echo out; echo err >&2; exit 7']);
+    assert.equal(code.code, 7);
+    assert.equal(code.stdout, 'out\n');
+    assert.equal(code.stderr, 'err\n');
+
+    const missing = tsbuild(root, ['run', '--rm', 'hello:1', 'no-such-command']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /executable file not found/);
+
+    const again = tsbuild(root, ['build', '-q', '-t', 'hello:1', path.join(REPO, 'fixtures/hello')]);
+    assert.equal(again.code, 0, again.stderr);
+    const id = JSON.parse(tsbuild(root, ['inspect', 'hello:1']).stdout)[0].Id;
+    assert.equal(again.stdout.trim(), id, 'a no-op rebuild yields the same image id');
+
+    const noisy = tsbuild(root, ['build', '-t', 'hello:1', path.join(REPO, 'fixtures/hello')]);
+    assert.doesNotMatch(noisy.stderr, / => \[(build|stage-1) \d+\/\d+\] (RUN|COPY)/, 'every step is cached');
+    assert.match(noisy.stderr, /CACHED \[build \d\/\d\] RUN/);
+
+    const arg = tsbuild(root, ['build', '-t', 'hello:howdy', '--build-arg', 'GREETING=Howdy', path.join(REPO, 'fixtures/hello')]);
+    assert.equal(arg.code, 0, arg.stderr);
+    assert.match(arg.stderr, /CACHED \[build \d\/\d\] COPY/, 'steps before the ARG use stay cached');
+    assert.match(tsbuild(root, ['run', '--rm', 'hello:howdy']).stdout, /^Howdy from a tsbuild image!/);
+    assert.deepEqual(mountsUnder(root), []);
+  });
+
+  test('the image config and history follow the Dockerfile', (t) => {
+    if (!requireSandbox(t)) return;
+    const [info] = JSON.parse(tsbuild(root, ['inspect', 'hello:1']).stdout);
+    const cfg = info.Config.config;
+    assert.deepEqual(cfg.Cmd, ['/app/greet.sh']);
+    assert.equal(cfg.User, 'app');
+    assert.equal(cfg.WorkingDir, '/app');
+    assert.ok(cfg.Env.includes('APP_HOME=/app'));
+    assert.ok(cfg.Env.some((e: string) => e.startsWith('PATH=')));
+    assert.ok(!cfg.Env.some((e: string) => e.startsWith('GREETING')), 'ARG values are not persisted');
+    assert.equal(cfg.Labels['org.opencontainers.image.title'], 'hello');
+    const layers = info.Manifest.layers.length;
+    const nonEmpty = info.Config.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer).length;
+    assert.equal(nonEmpty, layers, 'one non-empty history entry per layer');
+    assert.equal(info.Config.rootfs.diff_ids.length, layers);
+    const hist = tsbuild(root, ['history', '--no-trunc', 'hello:1']);
+    assert.equal(hist.code, 0);
+    assert.match(hist.stdout, /COPY --from=build/);
+  });
+});
+
+describe('bad input: one clear error, non-zero exit, nothing half-written', () => {
+  let root = '';
+  before(() => {
+    if (process.getuid?.() === 0) root = storeWithBusybox();
+  });
+  after(() => root && removeStore(root));
+
+  const refs = () => JSON.parse(fs.readFileSync(path.join(root, 'index.json'), 'utf8')).manifests.length;
+  const cases: Array<{ name: string; files?: Record<string, string>; args?: (ctx: string) => string[]; code: number; match: RegExp[] }> = [
+    { name: 'missing Dockerfile', files: { 'a.txt': 'x' }, code: 1, match: [/failed to read Dockerfile/] },
+    { name: 'missing context', args: () => ['build', '/nonexistent/ctx'], code: 1, match: [/build context "\/nonexistent\/ctx" does not exist/] },
+    {
+      name: 'syntax error names file:line and shows the line',
+      files: { Dockerfile: 'FROM busybox\nRUN echo ok\nCOPPY a b\n' },
+      code: 1,
+      match: [/unknown instruction/i, /Dockerfile:3/, />>>.*COPPY a b/, /did you mean COPY/i],
+    },
+    { name: 'missing COPY source', files: { Dockerfile: 'FROM busybox\nCOPY nope.txt /x\n' }, code: 1, match: [/nope.txt.*not found/, /Dockerfile:2/] },
+    { name: 'unknown base image', files: { Dockerfile: 'FROM nosuch/image:1\nRUN true\n' }, code: 1, match: [/base image "nosuch\/image:1" not found/, /Dockerfile:1/, /tsbuild import/] },
+    { name: 'unknown target stage', files: { Dockerfile: 'FROM busybox AS builder\nRUN true\n' }, args: (c) => ['build', '--target', 'buidler', c], code: 1, match: [/target stage "buidler" could not be found/, /did you mean "builder"/] },
+    { name: 'unknown COPY --from stage', files: { Dockerfile: 'FROM busybox\nCOPY --from=nostage /a /b\n' }, code: 1, match: [/nostage/, /Dockerfile:2/] },
+    {
+      name: 'failing RUN names the step, command and exit code, with its output',
+      files: { Dockerfile: 'FROM busybox\nRUN echo before\nRUN echo some output; exit 3\n' },
+      code: 1,
+      match: [/\/bin\/sh -c echo some output; exit 3" did not complete successfully: exit code: 3/, /Dockerfile:3/, /\| some output/],
+    },
+    { name: 'usage error', args: () => ['build', '--frobnicate', '.'], code: 2, match: [/unknown flag: --frobnicate/] },
+  ];
+  for (const c of cases) {
+    test(c.name, (t) => {
+      if (!requireSandbox(t)) return;
+      const ctx = makeContext(c.files ?? {});
+      const before = refs();
+      const r = tsbuild(root, c.args ? c.args(ctx) : ['build', '-t', 'bad:1', ctx]);
+      assert.equal(r.code, c.code, r.stderr);
+      for (const m of c.match) assert.match(r.stderr, m);
+      assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('error:')).length, 1, 'exactly one error');
+      assert.equal(refs(), before, 'no image recorded');
+      assert.deepEqual(mountsUnder(root), [], 'no mounts left');
+      assert.deepEqual(sessionsLeft(root), [], 'no session left');
+      fs.rmSync(ctx, { recursive: true, force: true });
+    });
+  }
+});
