@@ -6,10 +6,6 @@ import { resolveImage, type StoredImage } from '../image/index.js';
 import type { BaseImage, LayerInfo } from '../graph/index.js';
 import { TsbuildError, type SourceLocation } from '../util/index.js';
 
-/** The default store root: $TSBUILD_ROOT, else /var/lib/tsbuild. */
-export function defaultRoot(): string {
-  return process.env.TSBUILD_ROOT || '/var/lib/tsbuild';
-}
 
 /** An open store with this process's session: what every command that mounts or runs needs. */
 export interface Workspace {

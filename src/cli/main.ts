@@ -1,7 +1,6 @@
-import { defaultRoot } from '../api/index.js';
+import { defaultRoot } from '../api/root.js';
 import { TsbuildError } from '../util/index.js';
-import * as c from './commands.js';
-import { renderError } from './render.js';
+import type { Io } from './commands.js';
 
 const HELP = `Usage: tsbuild [--root DIR] COMMAND [OPTIONS]
 
@@ -33,18 +32,14 @@ Global options:
   --version                   Show the version
 `;
 
-const COMMANDS: Record<string, (argv: string[], io: c.Io) => Promise<number>> = {
-  build: c.buildCommand,
-  run: c.runCommand,
-  images: c.imagesCommand,
-  tag: c.tagCommand,
-  rmi: c.rmiCommand,
-  inspect: c.inspectCommand,
-  history: c.historyCommand,
-  import: c.importCommand,
-  save: c.saveCommand,
-  load: c.loadCommand,
-};
+type CommandName = 'build' | 'run' | 'images' | 'tag' | 'rmi' | 'inspect' | 'history' | 'import' | 'save' | 'load';
+const COMMANDS = new Set<string>(['build', 'run', 'images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load']);
+
+/** Loads a command's code on demand, so `--help` and `--version` stay at node's start-up floor. */
+async function command(name: CommandName): Promise<(argv: string[], io: Io) => Promise<number>> {
+  const c = await import('./commands.js');
+  return c[`${name}Command`];
+}
 
 /** Exit code for an error: 2 usage, 125 a container could not start, 130 cancelled, else 1. */
 export function exitCodeFor(e: unknown): number {
@@ -72,8 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('tsbuild 0.1.0\n');
     return 0;
   }
-  const command = COMMANDS[first];
-  const rest = command ? args.slice(1) : args;
+  const known = COMMANDS.has(first);
+  const rest = known ? args.slice(1) : args;
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -85,14 +80,14 @@ export async function main(argv: string[]): Promise<number> {
   if (first !== 'run') process.on('SIGINT', onSignal);
   else process.on('SIGINT', () => {});
   process.on('SIGTERM', onSignal);
-  const io: c.Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), root, signal: controller.signal };
+  const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), root, signal: controller.signal };
   try {
-    if (!command && !(first.startsWith('-') || rest.length > 0)) {
-      if (first.includes('/') || first === '.') return await c.buildCommand(rest, io);
+    if (!known && !(first.startsWith('-') || rest.length > 0 || first.includes('/') || first === '.')) {
       throw new TsbuildError('TSB_USAGE', `unknown command "${first}"`, { hint: 'run tsbuild --help' });
     }
-    return await (command ?? c.buildCommand)(rest, io);
+    return await (await command(known ? (first as CommandName) : 'build'))(rest, io);
   } catch (e) {
+    const { renderError } = await import('./render.js');
     process.stderr.write(renderError(e));
     return exitCodeFor(e);
   }

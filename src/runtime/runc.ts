@@ -43,6 +43,7 @@ export function runContainer(o: RunOptions): Promise<{ exitCode: number }> {
   fs.mkdirSync(o.bundleDir, { recursive: true });
   fs.writeFileSync(path.join(o.bundleDir, 'config.json'), JSON.stringify(buildRuntimeSpec(o.spec)));
   const runc = runtimePath();
+  if (o.signal?.aborted) return Promise.reject(new TsbuildError('TSB_CANCELLED', 'cancelled'));
   return new Promise((resolve, reject) => {
     const child = spawn(runc, ['--root', RUNC_ROOT, 'run', '--bundle', o.bundleDir, o.id], {
       stdio: [o.io.stdin === 'inherit' ? 'inherit' : 'ignore', o.io.output === 'inherit' ? 'inherit' : 'pipe', o.io.output === 'inherit' ? 'inherit' : 'pipe'],
@@ -53,13 +54,20 @@ export function runContainer(o: RunOptions): Promise<{ exitCode: number }> {
       child.stdout!.on('data', (b: Buffer) => sink('stdout', b));
       child.stderr!.on('data', (b: Buffer) => sink('stderr', b));
     }
-    const abort = () => killContainer(o.id);
+    // The container may not exist yet when the abort comes: keep killing until runc returns.
+    let killer: NodeJS.Timeout | undefined;
+    const abort = () => {
+      killContainer(o.id);
+      killer = setInterval(() => killContainer(o.id), 200);
+    };
     o.signal?.addEventListener('abort', abort, { once: true });
     child.on('error', (e) => {
+      clearInterval(killer);
       o.signal?.removeEventListener('abort', abort);
       reject(new TsbuildError('TSB_CONTAINER_START', `could not start ${runc}: ${e.message}`, { cause: e }));
     });
     child.on('close', (code, sig) => {
+      clearInterval(killer);
       o.signal?.removeEventListener('abort', abort);
       deleteContainer(o.id);
       if (o.signal?.aborted) return reject(new TsbuildError('TSB_CANCELLED', 'cancelled'));

@@ -14,7 +14,7 @@ export interface OverlayOptions {
 /** Mounts an overlay filesystem (needs root). Read-only when no upper is given (then 2+ lowers are required). */
 export function mountOverlay(o: OverlayOptions): void {
   const opts = [`lowerdir=${o.lower.join(':')}`];
-  if (o.upper) opts.push(`upperdir=${o.upper}`, `workdir=${o.work}`);
+  if (o.upper) opts.push(`upperdir=${o.upper}`, `workdir=${o.work}`, 'redirect_dir=off', 'metacopy=off');
   if (!o.upper) opts.push('ro');
   const r = execCapture('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), o.target], { cwd: o.cwd });
   if (r.code !== 0) {

@@ -51,7 +51,7 @@ test('kill -9 of a build mid-RUN, then a new build on the same store succeeds wi
   if (!requireSandbox(t)) return;
   const before = new Set(runcContainers());
   const b = startBuild('FROM busybox\nRUN echo started-9 && sleep 4242\n');
-  await waitFor(() => b.output().includes('started-9'), 'the RUN to start');
+  await waitFor(() => b.output().includes('\n    started-9'), 'the RUN to start');
   assert.ok(mountsUnder(root).length > 0, 'the build has its overlay mounted');
   const done = exited(b.child);
   b.child.kill('SIGKILL');
@@ -71,7 +71,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} during a RUN stops the container, unmounts and exits 130`, async (t) => {
     if (!requireSandbox(t)) return;
     const b = startBuild(`FROM busybox\nRUN echo started-${signal} && sleep 4343\n`);
-    await waitFor(() => b.output().includes(`started-${signal}`), 'the RUN to start');
+    await waitFor(() => b.output().includes(`\n    started-${signal}`), 'the RUN to start');
     const done = exited(b.child);
     b.child.kill(signal);
     const code = await done;
