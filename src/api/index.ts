@@ -4,3 +4,4 @@ export { images, tag, rmi, inspect, history, importRootfs, save, load, type Imag
 export { parseOutput, type OutputSpec } from './output.js';
 export { defaultRoot } from './root.js';
 export type { BuildEvent } from '../solver/index.js';
+export { formatCodeFrame } from '../dockerfile/index.js';

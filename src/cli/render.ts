@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import { formatCodeFrame } from '../dockerfile/index.js';
-import type { BuildEvent } from '../api/index.js';
+import { formatCodeFrame, type BuildEvent } from '../api/index.js';
 import { TsbuildError } from '../util/index.js';
 
 /** Renders build events as plain, line-oriented progress on stderr (good for terminals and CI logs alike). */

@@ -2,8 +2,11 @@ import * as fs from 'node:fs';
 import type { LayerInfo } from '../graph/index.js';
 import { applyLayer, createLayerStream } from '../layer/index.js';
 import { MediaType } from '../oci/index.js';
+import { pruneCopiedUp, type Untouched } from '../snapshot/index.js';
 import { TsbuildError } from '../util/index.js';
 import type { ExecContext } from './types.js';
+
+export type { Untouched };
 
 /** Makes sure every layer has an extracted snapshot dir (extracting from its blob when missing). */
 export async function ensureSnapshots(ctx: Pick<ExecContext, 'store' | 'snapshots' | 'signal'>, layers: LayerInfo[]): Promise<void> {
@@ -27,14 +30,16 @@ export async function viewLayers(ctx: ExecContext, layers: LayerInfo[]) {
  * Runs `change` on a writable overlay of `lowers`, then turns the upper dir into a stored layer (and keeps
  * it as that layer's snapshot). Returns undefined when nothing changed.
  */
-export async function withWritableLayer(ctx: ExecContext, lowers: LayerInfo[], change: (rootfs: string) => Promise<void>): Promise<LayerInfo | undefined> {
+export async function withWritableLayer(ctx: ExecContext, lowers: LayerInfo[], change: (rootfs: string) => Promise<Untouched[] | void>): Promise<LayerInfo | undefined> {
   await ensureSnapshots(ctx, lowers);
   const active = ctx.snapshots.prepare(lowers.map((l) => l.diffId));
+  let untouched: Untouched[] | void;
   try {
-    await change(active.merged);
+    untouched = await change(active.merged);
   } finally {
     active.unmount();
   }
+  for (const u of untouched ?? []) pruneCopiedUp(active.upper, u);
   if (fs.readdirSync(active.upper).length === 0) return undefined;
   const { stream, diffId } = createLayerStream(active.upper, { gzipLevel: ctx.gzipLevel, signal: ctx.signal });
   const blob = await ctx.store.putBlobStream(stream, { signal: ctx.signal });

@@ -5,7 +5,7 @@ import type { RunOp } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
 import { RUNTIME_MOUNT_POINTS, resolveUser, runContainer } from '../runtime/index.js';
 import { TsbuildError, isErrno, mkdirAllInRoot, resolveInRoot } from '../util/index.js';
-import { withWritableLayer } from './layers.js';
+import { withWritableLayer, type Untouched } from './layers.js';
 import type { ExecContext, OpHandler } from './types.js';
 
 const TAIL_LINES = 10;
@@ -39,7 +39,21 @@ function missingStubs(rootfs: string): string[] {
   return missing;
 }
 
-function removeStubs(rootfs: string, stubs: string[]): void {
+/** Existing parents of the stubs: their metadata, to put back once the stubs are gone. */
+function stubParents(rootfs: string, stubs: string[]): Untouched[] {
+  const parents = new Set(stubs.map((s) => path.posix.dirname(s)).filter((p) => p !== '/' && !stubs.includes(p)));
+  const out: Untouched[] = [];
+  for (const p of parents) {
+    try {
+      out.push({ path: p, stat: fs.lstatSync(resolveInRoot(rootfs, p)) });
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+  }
+  return out;
+}
+
+function removeStubs(rootfs: string, stubs: string[], parents: Untouched[]): void {
   for (const p of [...stubs].sort((a, b) => b.length - a.length)) {
     const host = resolveInRoot(rootfs, p);
     try {
@@ -49,6 +63,11 @@ function removeStubs(rootfs: string, stubs: string[]): void {
     } catch (e) {
       if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTEMPTY')) throw e;
     }
+  }
+  for (const p of parents) {
+    const host = resolveInRoot(rootfs, p.path);
+    const now = fs.lstatSync(host);
+    if (now.isDirectory() && Math.floor(now.mtimeMs) !== Math.floor(p.stat.mtimeMs)) fs.lutimesSync(host, p.stat.atime, p.stat.mtime);
   }
 }
 
@@ -61,9 +80,10 @@ export const runHandler: OpHandler<RunOp> = {
   },
 };
 
-async function runIn(rootfs: string, op: RunOp, ctx: ExecContext): Promise<void> {
+async function runIn(rootfs: string, op: RunOp, ctx: ExecContext): Promise<Untouched[]> {
   const user = resolveUser(rootfs, op.user);
   const stubs = missingStubs(rootfs);
+  const parents = stubParents(rootfs, stubs);
   mkdirAllInRoot(rootfs, op.cwd, { uid: user.uid, gid: user.gid });
   const bundle = ctx.session.tempDir('bundle');
   const id = `tsb-${randomBytes(6).toString('hex')}`;
@@ -95,11 +115,12 @@ async function runIn(rootfs: string, op: RunOp, ctx: ExecContext): Promise<void>
     }));
   } finally {
     ctx.session.removeContainer(id);
-    removeStubs(rootfs, stubs);
+    removeStubs(rootfs, stubs, parents);
   }
   if (exitCode !== 0) {
     if (partial) tail.push(partial);
     const shown = op.args.join(' ');
     throw new TsbuildError('TSB_RUN_FAILED', `process "${shown}" did not complete successfully: exit code: ${exitCode}`, { details: tail.slice(-TAIL_LINES) });
   }
+  return parents;
 }

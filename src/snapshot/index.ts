@@ -1,2 +1,3 @@
 export * from './session.js';
 export * from './snapshotter.js';
+export * from './prune.js';

@@ -1,5 +1,4 @@
-import { TsbuildError } from '../util/index.js';
-import { execCapture } from '../util/process.js';
+import { TsbuildError, execCapture } from '../util/index.js';
 
 export interface OverlayOptions {
   /** Lower dirs, topmost first (overlayfs order). Relative paths resolve against `cwd`. */
