@@ -48,7 +48,10 @@ tsb_cold=$(printf '%s\n' "${cold[@]}" | median)
 tsb_warm=$(printf '%s\n' "${warm[@]}" | median)
 report tsbuild "$tsb_cold" "$tsb_warm"
 
-# BuildKit through docker build.
+# BuildKit through docker build. Debian's docker.io CLI (/usr/bin/docker) carries BuildKit's client;
+# a newer CLI without the buildx plugin refuses DOCKER_BUILDKIT=1, so prefer Debian's.
+docker=${DOCKER:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker )}
+docker() { "$docker" "$@"; }
 if [ "$start_dockerd" = yes ] && ! docker info >/dev/null 2>&1; then
   command -v dockerd >/dev/null || { echo "bench: dockerd not installed (apt-get install docker.io)" >&2; exit 1; }
   dockerd --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
@@ -61,8 +64,8 @@ if docker info >/dev/null 2>&1; then
   for i in $(seq "$runs"); do
     docker builder prune -af >/dev/null 2>&1
     docker rmi -f hello:bench >/dev/null 2>&1 || true
-    cold+=("$(time_ms env DOCKER_BUILDKIT=1 docker build --network=none -t hello:bench "$ctx")")
-    warm+=("$(time_ms env DOCKER_BUILDKIT=1 docker build --network=none -t hello:bench "$ctx")")
+    cold+=("$(time_ms env DOCKER_BUILDKIT=1 "$docker" build --network=none -t hello:bench "$ctx")")
+    warm+=("$(time_ms env DOCKER_BUILDKIT=1 "$docker" build --network=none -t hello:bench "$ctx")")
   done
   bk_cold=$(printf '%s\n' "${cold[@]}" | median)
   bk_warm=$(printf '%s\n' "${warm[@]}" | median)

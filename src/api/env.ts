@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { recoverSessions, openSession, Snapshotter, type Session } from '../snapshot/index.js';
+import { emptyTrash, recoverSessions, openSession, Snapshotter, type Session } from '../snapshot/index.js';
 import { killContainer, deleteContainer } from '../runtime/index.js';
 import { openStore, cleanTemp, type Store } from '../store/index.js';
 import { resolveImage, type StoredImage } from '../image/index.js';
@@ -25,6 +25,7 @@ export function openWorkspace(root: string): Workspace {
     deleteContainer(id);
   });
   cleanTemp(abs);
+  emptyTrash(abs);
   const session = openSession(abs);
   const snapshots = new Snapshotter(abs, session);
   return { root: abs, store, session, snapshots, close: () => session.close() };

@@ -175,6 +175,6 @@ async function planCopy(b: StageBuilder, ins: Extract<Instruction, { kind: 'COPY
     op.chmod = x(chmod);
     if (!/^[0-7]{3,4}$/.test(op.chmod)) throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', `invalid --chmod=${op.chmod}: only octal modes are supported yet`, { location: ins.loc });
   }
-  const fromText = fromRef === undefined ? '' : `--from=${x(fromRef)} `;
-  addStep(b, ins, op, `${ins.kind} ${fromText}${sources.join(' ')} ${op.dest} # buildkit`);
+  // BuildKit's history text names neither --from nor the flags.
+  addStep(b, ins, op, `${ins.kind} ${sources.join(' ')} ${op.dest} # buildkit`);
 }

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDir, isErrno, ownerAlive, processStartTime, removeTree, writeFileAtomic } from '../util/index.js';
+import { ensureDir, isErrno, ownerAlive, processStartTime, writeFileAtomic } from '../util/index.js';
 import { mountsUnder, unmount } from '../sys/index.js';
 
 /**
@@ -59,7 +60,37 @@ export function openSession(root: string): Session {
 
 function teardown(dir: string): void {
   for (const mp of mountsUnder(dir, fs.readFileSync('/proc/self/mountinfo', 'utf8'))) unmount(mp);
-  removeTree(dir);
+  discard(dir);
+}
+
+/**
+ * Deletes a scratch tree off the hot path: renamed into `<root>/trash/` at once, removed by a detached
+ * `rm -rf` that outlives this process (big deletions make the next file creations slow on these disks).
+ */
+function discard(dir: string): void {
+  const trash = path.join(path.dirname(path.dirname(dir)), 'trash');
+  ensureDir(trash);
+  const target = path.join(trash, `${path.basename(dir)}.${Date.now().toString(36)}`);
+  try {
+    fs.renameSync(dir, target);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  spawn('rm', ['-rf', target], { detached: true, stdio: 'ignore' }).unref();
+}
+
+/** Removes what earlier processes left in `<root>/trash/` (a detached rm may have been cut short). */
+export function emptyTrash(root: string): void {
+  const trash = path.join(root, 'trash');
+  let names: string[];
+  try {
+    names = fs.readdirSync(trash);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  if (names.length > 0) spawn('rm', ['-rf', ...names.map((n) => path.join(trash, n))], { detached: true, stdio: 'ignore' }).unref();
 }
 
 /**

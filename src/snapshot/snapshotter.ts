@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { digestHex, type Digest } from '../oci/index.js';
-import { ensureDir, isErrno, removeTree } from '../util/index.js';
+import { ensureDir, isErrno } from '../util/index.js';
 import { mountOverlay, unmount } from '../sys/index.js';
 import type { Session } from './session.js';
 
@@ -26,6 +26,8 @@ export interface SnapshotView {
  */
 export class Snapshotter {
   readonly dir: string;
+  /** Extractions under way in this process: concurrent stages share one instead of racing. */
+  private readonly pending = new Map<Digest, Promise<string>>();
   constructor(root: string, private readonly session: Session) {
     this.dir = path.join(root, 'snapshots');
     ensureDir(this.dir);
@@ -40,16 +42,22 @@ export class Snapshotter {
   }
 
   /** Makes sure the layer dir exists, filling a temp dir with `fill` and renaming it into place. */
-  async ensureLayer(diffId: Digest, fill: (dir: string) => Promise<void>): Promise<string> {
+  ensureLayer(diffId: Digest, fill: (dir: string) => Promise<void>): Promise<string> {
     const target = this.layerPath(diffId);
-    if (fs.existsSync(target)) return target;
-    const tmp = this.session.tempDir('extract');
-    try {
-      await fill(tmp);
-      this.adopt(tmp, diffId);
-    } finally {
-      removeTree(tmp);
+    if (fs.existsSync(target)) return Promise.resolve(target);
+    let p = this.pending.get(diffId);
+    if (!p) {
+      p = this.extract(diffId, fill).finally(() => this.pending.delete(diffId));
+      this.pending.set(diffId, p);
     }
+    return p;
+  }
+
+  private async extract(diffId: Digest, fill: (dir: string) => Promise<void>): Promise<string> {
+    const target = this.layerPath(diffId);
+    const tmp = this.session.tempDir('extract');
+    await fill(tmp);
+    this.adopt(tmp, diffId);
     return target;
   }
 
