@@ -19,6 +19,8 @@ if [ "${1:-}" = "--test" ]; then
   want podman podman
   want umoci umoci
   want docker-registry docker-registry
+  want zstd zstd
+  want pgrep procps
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
