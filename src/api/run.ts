@@ -78,6 +78,7 @@ export async function run(o: RunOptions): Promise<number> {
       }
       const user = resolveUser(active.merged, o.user ?? cfg.User ?? '');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+      if (o.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       const id = `tsr-${randomBytes(6).toString('hex')}`;
       const bundle = ws.session.tempDir('bundle');
       const hosts = path.join(bundle, 'hosts');

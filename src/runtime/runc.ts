@@ -26,16 +26,21 @@ export interface RunOptions {
 
 let runtimeBinary: string | undefined;
 
-/** The OCI runtime binary: $TSBUILD_RUNTIME, else runc on PATH. */
+/**
+ * The OCI runtime binary: $TSBUILD_RUNTIME when set; else crun where the host has a unified cgroup v2
+ * hierarchy (crun refuses hybrid v1 set-ups, and is ~3x faster to start), else runc.
+ */
 export function runtimePath(): string {
   if (runtimeBinary) return runtimeBinary;
-  const wanted = process.env.TSBUILD_RUNTIME ?? 'runc';
-  const r = execCapture('sh', ['-c', `command -v ${wanted}`]);
-  if (r.code !== 0) {
-    throw new TsbuildError('TSB_RUNTIME_UNAVAILABLE', `OCI runtime "${wanted}" not found`, { hint: 'install runc (apt-get install runc) or set TSBUILD_RUNTIME' });
+  const unifiedCgroups = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const candidates = process.env.TSBUILD_RUNTIME ? [process.env.TSBUILD_RUNTIME] : unifiedCgroups ? ['crun', 'runc'] : ['runc'];
+  for (const c of candidates) {
+    const r = execCapture('sh', ['-c', 'command -v "$1"', 'sh', c]);
+    if (r.code === 0) return (runtimeBinary = r.stdout.trim());
   }
-  runtimeBinary = r.stdout.trim();
-  return runtimeBinary;
+  throw new TsbuildError('TSB_RUNTIME_UNAVAILABLE', `OCI runtime not found (tried ${candidates.join(', ')})`, {
+    hint: 'install runc (apt-get install runc), or set TSBUILD_RUNTIME to an OCI runtime binary',
+  });
 }
 
 /** Runs one container to completion with runc; resolves with its exit code (128+n when killed by signal n). */
