@@ -30,6 +30,8 @@ ctx=fixtures/hello
 now() { date +%s%N; }
 # median of the numbers on stdin (ms)
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# Let the disk settle before a timed cold run: a big deletion just before slows file creation for a while.
+settle() { sync; sleep "${SETTLE_SECONDS:-3}"; }
 time_ms() { local s e; s=$(now); "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }; e=$(now); echo $(((e - s) / 1000000)); }
 
 results=()
@@ -40,10 +42,11 @@ cold=(); warm=()
 for i in $(seq "$runs"); do
   root="$work/tsb-$i"
   node bin/tsbuild --root "$root" import "$work/busybox.tar" busybox:latest >/dev/null
+  settle
   cold+=("$(time_ms node bin/tsbuild --root "$root" build -t hello:bench "$ctx")")
   warm+=("$(time_ms node bin/tsbuild --root "$root" build -t hello:bench "$ctx")")
-  rm -rf "$root"
 done
+rm -rf "$work"/tsb-*
 tsb_cold=$(printf '%s\n' "${cold[@]}" | median)
 tsb_warm=$(printf '%s\n' "${warm[@]}" | median)
 report tsbuild "$tsb_cold" "$tsb_warm"
@@ -64,6 +67,7 @@ if docker info >/dev/null 2>&1; then
   for i in $(seq "$runs"); do
     docker builder prune -af >/dev/null 2>&1
     docker rmi -f hello:bench >/dev/null 2>&1 || true
+    settle
     cold+=("$(time_ms env DOCKER_BUILDKIT=1 "$docker" build --network=none -t hello:bench "$ctx")")
     warm+=("$(time_ms env DOCKER_BUILDKIT=1 "$docker" build --network=none -t hello:bench "$ctx")")
   done
@@ -84,6 +88,7 @@ if command -v buildah >/dev/null 2>&1; then
   for i in $(seq "$runs"); do
     "${B[@]}" rmi -f hello:bench >/dev/null 2>&1 || true
     "${B[@]}" rmi --prune >/dev/null 2>&1 || true
+    settle
     cold+=("$(time_ms "${B[@]}" bud --layers --pull=never --runtime runc --network none --ulimit nofile=1024:1024 -t hello:bench "$ctx")")
     warm+=("$(time_ms "${B[@]}" bud --layers --pull=never --runtime runc --network none --ulimit nofile=1024:1024 -t hello:bench "$ctx")")
   done

@@ -35,12 +35,26 @@ export function runtimePath(): string {
   const unifiedCgroups = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
   const candidates = process.env.TSBUILD_RUNTIME ? [process.env.TSBUILD_RUNTIME] : unifiedCgroups ? ['crun', 'runc'] : ['runc'];
   for (const c of candidates) {
-    const r = execCapture('sh', ['-c', 'command -v "$1"', 'sh', c]);
-    if (r.code === 0) return (runtimeBinary = r.stdout.trim());
+    const found = findInPath(c);
+    if (found) return (runtimeBinary = found);
   }
   throw new TsbuildError('TSB_RUNTIME_UNAVAILABLE', `OCI runtime not found (tried ${candidates.join(', ')})`, {
     hint: 'install runc (apt-get install runc), or set TSBUILD_RUNTIME to an OCI runtime binary',
   });
+}
+
+function findInPath(cmd: string): string | undefined {
+  const dirs = cmd.includes('/') ? [''] : (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+  for (const d of dirs) {
+    const p = d === '' ? cmd : path.join(d, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // not in this PATH entry
+    }
+  }
+  return undefined;
 }
 
 /** Runs one container to completion with runc; resolves with its exit code (128+n when killed by signal n). */
@@ -74,7 +88,8 @@ export function runContainer(o: RunOptions): Promise<{ exitCode: number }> {
     child.on('close', (code, sig) => {
       clearInterval(killer);
       o.signal?.removeEventListener('abort', abort);
-      deleteContainer(o.id);
+      // runc removes a container that exits normally; after a kill or a runc failure, make sure.
+      if (o.signal?.aborted || code !== 0) deleteContainer(o.id);
       if (o.signal?.aborted) return reject(new TsbuildError('TSB_CANCELLED', 'cancelled'));
       resolve({ exitCode: code ?? 128 + (sig ? 9 : 0) });
     });

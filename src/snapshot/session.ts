@@ -24,16 +24,21 @@ interface Journal { pid: number; start?: string; containers: string[] }
 
 let counter = 0;
 
-/** Starts a session for this process in `<root>/run/`. */
+/** Starts a session for this process in `<root>/run/`; its directory is made on first use (no-op builds make none). */
 export function openSession(root: string): Session {
   const runDir = path.join(root, 'run');
-  ensureDir(runDir);
   const start = processStartTime(process.pid);
   const dir = path.join(runDir, `${process.pid}.${start ?? '0'}.${Date.now().toString(36)}`);
-  ensureDir(dir);
   const journal: Journal = { pid: process.pid, start, containers: [] };
-  const save = () => writeFileAtomic(path.join(dir, 'journal.json'), JSON.stringify(journal));
-  save();
+  let created = false;
+  const save = () => {
+    if (!created) {
+      ensureDir(runDir);
+      ensureDir(dir);
+      created = true;
+    }
+    writeFileAtomic(path.join(dir, 'journal.json'), JSON.stringify(journal));
+  };
   let closed = false;
   return {
     dir,
@@ -46,6 +51,7 @@ export function openSession(root: string): Session {
       save();
     },
     tempDir(prefix) {
+      if (!created) save();
       const d = path.join(dir, `${prefix}${++counter}`);
       fs.mkdirSync(d, { mode: 0o700 });
       return d;
@@ -53,7 +59,7 @@ export function openSession(root: string): Session {
     close() {
       if (closed) return;
       closed = true;
-      teardown(dir);
+      if (created) teardown(dir);
     },
   };
 }

@@ -82,8 +82,10 @@ export function openStore(root: string): Store {
   const withLock = <T>(name: string, fn: () => Promise<T>, opts?: LockOptions) => withLockAt(locks, name, fn, opts);
   const mutateIndex = <T>(fn: (idx: ReturnType<typeof readIndex>) => { index?: ReturnType<typeof readIndex>; result: T }) =>
     withLock('index', async () => {
-      const { index, result } = fn(readIndex(root));
-      if (index) writeIndex(root, index);
+      const before = readIndex(root);
+      const unchanged = JSON.stringify(before);
+      const { index, result } = fn(before);
+      if (index && JSON.stringify(index) !== unchanged) writeIndex(root, index);
       return result;
     });
   return {
