@@ -4,8 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, digestHex } from '../oci/index.js';
-import { TsbuildError, isErrno } from '../util/index.js';
-import { processStart } from './lock.js';
+import { TsbuildError, isErrno, processStartTime } from '../util/index.js';
 
 /** A verified blob written to `<root>/tmp/`, not yet visible in `blobs/`. */
 export interface StagedBlob {
@@ -23,7 +22,7 @@ let selfStart: string | undefined;
 
 /** `<root>/tmp/<kind>-<pid>-<start>-<random>`: pid and start time let cleanTemp tell a dead writer's leftovers. */
 export function tempName(root: string, kind: string): string {
-  selfStart ??= processStart(process.pid) ?? '0';
+  selfStart ??= processStartTime(process.pid) ?? '0';
   return path.join(root, 'tmp', `${kind}-${process.pid}-${selfStart}-${randomBytes(6).toString('hex')}`);
 }
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { isTsbuildError } from '../util/index.js';
 import { openStore } from './index.js';
-import { processStart } from './lock.js';
+import { processStartTime as processStart } from '../util/index.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TsbuildError, isErrno } from '../util/index.js';
+import { TsbuildError, isErrno, processStartTime } from '../util/index.js';
 
 // On-disk lock: `<locks>/<name>/` is a directory; the lock is held while it contains `owner-<nonce>`
 // ({pid, start, nonce}). Acquire = rename a prepared non-empty dir onto the lock path (fails with
@@ -25,20 +25,9 @@ export interface LockOptions {
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const OWNER_PREFIX = 'owner-';
 
-/** The start time of a process (field 22 of /proc/PID/stat), or undefined when it does not exist. */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ESRCH')) return undefined;
-    throw e;
-  }
-}
-
 /** True while the process that recorded `owner` still runs (same pid and same start time). */
-export function ownerAlive(owner: Pick<LockOwner, 'pid' | 'start'>): boolean {
-  return processStart(owner.pid) === owner.start;
+export function lockOwnerAlive(owner: Pick<LockOwner, 'pid' | 'start'>): boolean {
+  return processStartTime(owner.pid) === owner.start;
 }
 
 /** Reads the current owner of a lock dir: undefined when free, 'unreadable' for a damaged owner file. */
@@ -87,7 +76,7 @@ function reap(file: string): void {
 export async function acquireLock(locksDir: string, name: string, opts: LockOptions = {}): Promise<() => void> {
   if (!NAME_RE.test(name)) throw new Error(`invalid lock name "${name}"`);
   const lockDir = path.join(locksDir, name);
-  const start = processStart(process.pid);
+  const start = processStartTime(process.pid);
   if (start === undefined) throw new Error('cannot read /proc/self/stat');
   const owner: LockOwner = { pid: process.pid, start, nonce: `${process.pid}-${randomBytes(8).toString('hex')}` };
   const ownerName = `${OWNER_PREFIX}${owner.nonce}`;
@@ -105,7 +94,7 @@ export async function acquireLock(locksDir: string, name: string, opts: LockOpti
       }
       const current = readLockOwner(lockDir);
       holder = current?.owner;
-      if (current && (current.owner === 'unreadable' || !ownerAlive(current.owner))) {
+      if (current && (current.owner === 'unreadable' || !lockOwnerAlive(current.owner))) {
         reap(current.file);
         continue;
       }

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { type Descriptor, type Digest, MediaType, REF_NAME_ANNOTATION, sha256 } from '../oci/index.js';
 import { isTsbuildError } from '../util/index.js';
-import { cleanTemp, openStore, processStart } from './index.js';
+import { processStartTime as processStart } from '../util/index.js';
+import { cleanTemp, openStore } from './index.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

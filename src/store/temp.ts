@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isErrno, pidAlive } from '../util/index.js';
-import { processStart } from './lock.js';
+import { isErrno, pidAlive, processStartTime } from '../util/index.js';
 
 const PID_IN_NAME = /-(\d+)-(?:(\d+)-)?[0-9a-f]+$/;
 
@@ -9,7 +8,7 @@ const PID_IN_NAME = /-(\d+)-(?:(\d+)-)?[0-9a-f]+$/;
  * (`<kind>-<pid>-<start>-<hex>`, tmp/), else by a dead pid or an mtime older than `maxAge` (pid reuse). */
 function abandoned(m: RegExpExecArray, mtime: number, now: number, maxAge: number): boolean {
   const pid = Number(m[1]);
-  if (m[2] !== undefined) return processStart(pid) !== m[2];
+  if (m[2] !== undefined) return processStartTime(pid) !== m[2];
   return (pid !== process.pid && !pidAlive(pid)) || now - mtime > maxAge;
 }
 

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { isErrno } from './errors.js';
 
 export interface ExecResult {
   code: number;
@@ -44,10 +45,10 @@ export function pidAlive(pid: number): boolean {
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ESRCH')) return undefined;
+    throw e;
   }
 }
 
