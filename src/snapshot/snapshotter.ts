@@ -86,7 +86,7 @@ export class Snapshotter {
 
   /** A read-only merged view of `lowers` (bottom first). */
   view(lowers: Digest[]): SnapshotView {
-    if (lowers.length === 1) return { path: this.layerPath(lowers[0]!), release: () => {} };
+    if (new Set(lowers).size === 1) return { path: this.layerPath(lowers[0]!), release: () => {} };
     const base = this.session.tempDir('ro');
     const merged = path.join(base, 'merged');
     fs.mkdirSync(merged);
@@ -95,8 +95,33 @@ export class Snapshotter {
     return { path: merged, release: () => unmount(merged) };
   }
 
+  /**
+   * A short relative name for a layer dir: `l/<16 hex>`, a symlink to it, so that ~200 layers fit in the
+   * one page of mount options (the full 64-hex names would allow ~60). Falls back to the full name on the
+   * (astronomically unlikely) clash of two prefixes.
+   */
+  private shortName(hex: string): string {
+    const link = path.join(this.dir, 'l', hex.slice(0, 16));
+    const target = `../${hex}`;
+    try {
+      fs.symlinkSync(target, link);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) {
+        ensureDir(path.join(this.dir, 'l'));
+        return this.shortName(hex);
+      }
+      if (!isErrno(e, 'EEXIST')) throw e;
+      if (fs.readlinkSync(link) !== target) return hex;
+    }
+    return `l/${hex.slice(0, 16)}`;
+  }
+
+  /**
+   * Overlay lowerdir names, topmost first. overlayfs refuses a dir listed twice; a layer that appears twice
+   * (e.g. the same COPY repeated) is kept only at its top position, which gives the same merged view.
+   */
   private lowerNames(lowers: Digest[], scratch: string): string[] {
-    const names = lowers.map((d) => digestHex(d)).reverse();
+    const names = [...new Set(lowers.map((d) => digestHex(d)).reverse())].map((hex) => this.shortName(hex));
     if (names.length === 0) {
       const empty = path.join(scratch, 'empty');
       fs.mkdirSync(empty);

@@ -158,4 +158,14 @@ describe('Dockerfile instructions, first cut', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(tsbuild(root, ['run', '--rm', 'tgt:0', 'cat', '/two']).code, 1);
   });
+
+  test('a layer repeated in one image, and images deeper than one page of overlay options', (t) => {
+    if (!requireSandbox(t)) return;
+    build({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n', 'a.txt': 'same\n' }, 'dup:1');
+    assert.equal(run('dup:1', 'cat', '/b.txt'), 'same\n');
+    const steps = Array.from({ length: 80 }, (_, i) => `RUN echo ${i} > /f${i}`).join('\n');
+    build({ Dockerfile: `FROM busybox\n${steps}\n` }, 'deep:1');
+    assert.equal(JSON.parse(tsbuild(root, ['inspect', 'deep:1']).stdout)[0].Manifest.layers.length, 81);
+    assert.equal(run('deep:1', 'sh', '-c', 'cat /f0 /f79'), '0\n79\n');
+  });
 });
