@@ -5,6 +5,7 @@ import { openStore, cleanTemp, type Store } from '../store/index.js';
 import { resolveImage, type StoredImage } from '../image/index.js';
 import type { BaseImage, LayerInfo } from '../graph/index.js';
 import { TsbuildError, type SourceLocation } from '../util/index.js';
+import { ensureSnapshots } from '../ops/index.js';
 
 
 /** An open store with this process's session: what every command that mounts or runs needs. */
@@ -54,5 +55,15 @@ export async function baseImage(store: Store, name: string, loc?: SourceLocation
       });
     }
     throw e;
+  }
+}
+
+/** Unpacks an image's layers into snapshots now (as docker import/load/pull do), so a first build starts at once. */
+export async function unpackImage(root: string, img: StoredImage, signal?: AbortSignal): Promise<void> {
+  const ws = openWorkspace(root);
+  try {
+    await ensureSnapshots({ store: ws.store, snapshots: ws.snapshots, signal: signal ?? new AbortController().signal }, imageLayers(img));
+  } finally {
+    ws.close();
   }
 }

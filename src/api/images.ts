@@ -6,6 +6,7 @@ import { MediaType, hostPlatform, normalizeName, shortId, type ImageConfig } fro
 import { openStore, type Store } from '../store/index.js';
 import { TsbuildError, isErrno } from '../util/index.js';
 import { loadArchive, saveDockerArchive } from '../export/index.js';
+import { unpackImage } from './env.js';
 
 /** One row of `tsbuild images`. */
 export interface ImageSummary {
@@ -103,6 +104,7 @@ export async function importRootfs(root: string, file: string, name: string, opt
   };
   const img = await writeImage(store, config, [{ mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size }]);
   await store.setRef(normalizeName(name), refDescriptor(img));
+  await unpackImage(root, img, options.signal);
   return img;
 }
 
@@ -113,7 +115,10 @@ export async function save(root: string, names: string[], out: string): Promise<
 
 /** Loads a docker-archive or OCI archive (docker load). */
 export async function load(root: string, file: string): Promise<string[]> {
-  return loadArchive(openStore(root), file);
+  const store = openStore(root);
+  const names = await loadArchive(store, file);
+  for (const n of names) await unpackImage(root, await resolveImage(store, n));
+  return names;
 }
 
 export type { Store };
