@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -112,4 +113,42 @@ describe('bad input: one clear error, non-zero exit, nothing half-written', () =
       fs.rmSync(ctx, { recursive: true, force: true });
     });
   }
+});
+
+describe('two tsbuild processes on one store', () => {
+  let root = '';
+  before(() => {
+    if (process.getuid?.() === 0) root = storeWithBusybox();
+  });
+  after(() => root && removeStore(root));
+
+  const buildAsync = (args: string[]) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b) => (err += b));
+      child.on('exit', (code) => resolve({ code, err }));
+    });
+
+  test('build at the same time, share steps, and both land their tags', async (t) => {
+    if (!requireSandbox(t)) return;
+    const shared = 'FROM busybox\nRUN echo shared > /shared && sleep 0.3\n';
+    const a = makeContext({ Dockerfile: `${shared}RUN echo a > /who\n` });
+    const b = makeContext({ Dockerfile: `${shared}RUN echo b > /who\n` });
+    const results = await Promise.all([
+      buildAsync(['build', '-t', 'par:a', a]),
+      buildAsync(['build', '-t', 'par:b', b]),
+      buildAsync(['build', '-t', 'par:a2', a]),
+    ]);
+    for (const r of results) assert.equal(r.code, 0, r.err);
+    assert.equal(tsbuild(root, ['run', '--rm', 'par:a', 'cat', '/shared', '/who']).stdout, 'shared\na\n');
+    assert.equal(tsbuild(root, ['run', '--rm', 'par:b', 'cat', '/shared', '/who']).stdout, 'shared\nb\n');
+    const names = JSON.parse(fs.readFileSync(path.join(root, 'index.json'), 'utf8')).manifests
+      .map((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'])
+      .filter(Boolean)
+      .sort();
+    assert.deepEqual(names.filter((n: string) => n.startsWith('par:')), ['par:a', 'par:a2', 'par:b']);
+    assert.deepEqual(mountsUnder(root), []);
+    for (const d of [a, b]) fs.rmSync(d, { recursive: true, force: true });
+  });
 });
