@@ -37,12 +37,12 @@ export const copyHandler: OpHandler<CopyOp> = {
     const source = from.kind === 'context'
       ? await withSourceRoot(op, ctx, async (root) => digestSelection(root, selectSources(root, op.sources)))
       : from.kind === 'stage' ? await ctx.stageKey(from.stage) : from.image.id;
-    return sha256(JSON.stringify(['copy/v1', input.parentKey, rest, from.kind, source]));
+    return sha256(JSON.stringify(['copy/v2', input.parentKey, rest, from.kind, source]));
   },
   exec(op, input, ctx) {
     return withSourceRoot(op, ctx, async (root) => {
       const selection = selectSources(root, op.sources);
-      return withWritableLayer(ctx, input.layers, (rootfs) => copyInto(rootfs, root, selection, op));
+      return withWritableLayer(ctx, input.layers, (rootfs) => copyInto(rootfs, root, selection, op), { keepEmpty: true });
     });
   },
 };

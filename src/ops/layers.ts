@@ -28,9 +28,15 @@ export async function viewLayers(ctx: ExecContext, layers: LayerInfo[]) {
 
 /**
  * Runs `change` on a writable overlay of `lowers`, then turns the upper dir into a stored layer (and keeps
- * it as that layer's snapshot). Returns undefined when nothing changed.
+ * it as that layer's snapshot). When nothing changed: undefined, or with `keepEmpty` an empty layer, as
+ * BuildKit gives every RUN, COPY and ADD a layer even when it changes nothing.
  */
-export async function withWritableLayer(ctx: ExecContext, lowers: LayerInfo[], change: (rootfs: string) => Promise<Untouched[] | void>): Promise<LayerInfo | undefined> {
+export async function withWritableLayer(
+  ctx: ExecContext,
+  lowers: LayerInfo[],
+  change: (rootfs: string) => Promise<Untouched[] | void>,
+  options: { keepEmpty: boolean },
+): Promise<LayerInfo | undefined> {
   await ensureSnapshots(ctx, lowers);
   const active = ctx.snapshots.prepare(lowers.map((l) => l.diffId));
   let untouched: Untouched[] | void;
@@ -40,7 +46,7 @@ export async function withWritableLayer(ctx: ExecContext, lowers: LayerInfo[], c
     active.unmount();
   }
   for (const u of untouched ?? []) pruneCopiedUp(active.upper, u);
-  if (fs.readdirSync(active.upper).length === 0) return undefined;
+  if (!options.keepEmpty && fs.readdirSync(active.upper).length === 0) return undefined;
   const { stream, diffId } = createLayerStream(active.upper, { gzipLevel: ctx.gzipLevel, signal: ctx.signal });
   const blob = await ctx.store.putBlobStream(stream, { signal: ctx.signal });
   const id = await diffId;

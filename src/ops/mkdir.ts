@@ -14,6 +14,6 @@ export const mkdirHandler: OpHandler<MkdirOp> = {
     return withWritableLayer(ctx, input.layers, async (rootfs) => {
       const owner = op.user === '' ? { uid: 0, gid: 0 } : resolveUser(rootfs, op.user);
       mkdirAllInRoot(rootfs, op.path, { uid: owner.uid, gid: owner.gid });
-    });
+    }, { keepEmpty: false });
   },
 };

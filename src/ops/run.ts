@@ -73,10 +73,10 @@ function removeStubs(rootfs: string, stubs: string[], parents: Untouched[]): voi
 
 export const runHandler: OpHandler<RunOp> = {
   async cacheKey(op, input) {
-    return sha256(JSON.stringify(['run/v1', input.parentKey, op]));
+    return sha256(JSON.stringify(['run/v2', input.parentKey, op]));
   },
   exec(op, input, ctx) {
-    return withWritableLayer(ctx, input.layers, (rootfs) => runIn(rootfs, op, ctx));
+    return withWritableLayer(ctx, input.layers, (rootfs) => runIn(rootfs, op, ctx), { keepEmpty: true });
   },
 };
 
