@@ -58,11 +58,14 @@ export async function baseImage(store: Store, name: string, loc?: SourceLocation
   }
 }
 
-/** Unpacks an image's layers into snapshots now (as docker import/load/pull do), so a first build starts at once. */
-export async function unpackImage(root: string, img: StoredImage, signal?: AbortSignal): Promise<void> {
+/**
+ * Unpacks layers into snapshots now (as docker import/load/pull do), so a first build starts at once; an
+ * unsafe or corrupt layer fails here, before the image is named.
+ */
+export async function unpackLayers(root: string, layers: LayerInfo[], signal?: AbortSignal): Promise<void> {
   const ws = openWorkspace(root);
   try {
-    await ensureSnapshots({ store: ws.store, snapshots: ws.snapshots, signal: signal ?? new AbortController().signal }, imageLayers(img));
+    await ensureSnapshots({ store: ws.store, snapshots: ws.snapshots, signal: signal ?? new AbortController().signal }, layers);
   } finally {
     ws.close();
   }

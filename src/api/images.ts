@@ -6,7 +6,7 @@ import { MediaType, hostPlatform, normalizeName, shortId, type ImageConfig } fro
 import { openStore, type Store } from '../store/index.js';
 import { TsbuildError, isErrno } from '../util/index.js';
 import { loadArchive, saveDockerArchive } from '../export/index.js';
-import { unpackImage } from './env.js';
+import { imageLayers, unpackLayers } from './env.js';
 
 /** One row of `tsbuild images`. */
 export interface ImageSummary {
@@ -102,9 +102,10 @@ export async function importRootfs(root: string, file: string, name: string, opt
     rootfs: { type: 'layers', diff_ids: [await diffId] },
     history: [{ created, created_by: `tsbuild import ${file === '-' ? '-' : file}`, comment: options.message ?? 'Imported from a root filesystem tar' }],
   };
-  const img = await writeImage(store, config, [{ mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size }]);
+  const layer = { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size };
+  await unpackLayers(root, [{ diffId: config.rootfs.diff_ids[0]!, descriptor: layer }], options.signal);
+  const img = await writeImage(store, config, [layer]);
   await store.setRef(normalizeName(name), refDescriptor(img));
-  await unpackImage(root, img, options.signal);
   return img;
 }
 
@@ -117,7 +118,7 @@ export async function save(root: string, names: string[], out: string): Promise<
 export async function load(root: string, file: string): Promise<string[]> {
   const store = openStore(root);
   const names = await loadArchive(store, file);
-  for (const n of names) await unpackImage(root, await resolveImage(store, n));
+  for (const n of names) await unpackLayers(root, imageLayers(await resolveImage(store, n)));
   return names;
 }
 
