@@ -5,7 +5,7 @@ import { NO_IGNORE, parseDockerignore, type SourceRoot } from '../context/index.
 import { parseDockerfile } from '../dockerfile/index.js';
 import { planBuild } from '../graph/index.js';
 import { writeImage, type StoredImage } from '../image/index.js';
-import { handlers, type ExecContext } from '../ops/index.js';
+import { handlers, type ExecContext, type SecretSource } from '../ops/index.js';
 import { solve, type BuildEvent } from '../solver/index.js';
 import { TsbuildError, isErrno, readFileIfExists } from '../util/index.js';
 import { baseImage, openWorkspace } from './env.js';
@@ -25,6 +25,12 @@ export interface BuildOptions {
   onEvent: (e: BuildEvent) => void;
   signal: AbortSignal;
   gzipLevel?: number;
+  /** `--label k=v`: labels added to the image config. */
+  labels?: Record<string, string>;
+  /** `--secret`: id -> source. */
+  secrets?: Map<string, SecretSource>;
+  /** `--ssh`: id -> agent sockets or keys. */
+  ssh?: Map<string, string[]>;
 }
 
 export interface BuildResult {
@@ -90,8 +96,13 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         onOutput: (stream, chunk) => o.onEvent({ type: 'step.log', step, stream, chunk }),
         signal: o.signal,
         gzipLevel: o.gzipLevel ?? 6,
+        secrets: o.secrets ?? new Map(),
+        ssh: o.ssh ?? new Map(),
       }),
     });
+    if (o.labels && Object.keys(o.labels).length > 0) {
+      result.config.config.Labels = { ...(result.config.config.Labels ?? {}), ...o.labels };
+    }
     const image = await writeImage(ws.store, result.config, result.layers.map((l) => l.descriptor));
     for (const t of o.tags) await ws.store.setRef(t, { mediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: image.manifestBytes.length });
     for (const out of o.outputs) await writeOutput(ws.store, image, o.tags, out, o.signal);

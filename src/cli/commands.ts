@@ -20,6 +20,9 @@ const BUILD_OPTIONS: OptionSpec[] = [
   { long: 'output', short: 'o', value: true, multiple: true },
   { long: 'quiet', short: 'q' },
   { long: 'progress', value: true },
+  { long: 'label', value: true, multiple: true },
+  { long: 'secret', value: true, multiple: true },
+  { long: 'ssh', value: true, multiple: true },
 ];
 
 function keyValues(items: string[], what: string): Record<string, string> {
@@ -61,6 +64,9 @@ export async function buildCommand(argv: string[], io: Io): Promise<number> {
     outputs: all(p, 'output').map(api.parseOutput),
     onEvent: quiet ? () => {} : plainProgress(io.err),
     signal: io.signal,
+    labels: keyValues(all(p, 'label'), 'label'),
+    secrets: new Map(all(p, 'secret').map(api.parseSecret)),
+    ssh: new Map(all(p, 'ssh').map(api.parseSsh)),
   };
   const file = opt(p, 'file');
   if (file !== undefined) opts.dockerfile = file;

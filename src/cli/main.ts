@@ -16,6 +16,9 @@ Commands:
       --network host|none       Network for RUN steps (default host)
       -o, --output type=oci|docker|local|tar,dest=PATH
       -q, --quiet               Print only the image ID
+      --label K=V               Add a label to the image (repeatable)
+      --secret id=ID,src=PATH|env=VAR   Expose a secret to RUN --mount=type=secret
+      --ssh default|ID[=SOCKET|KEY]     Expose an ssh agent or keys to RUN --mount=type=ssh
   run [OPTIONS] IMAGE [CMD...]  Run a command in a new container (--rm -i -t -e K=V --entrypoint -u -w --network)
   images [-q]                 List images
   tag SOURCE TARGET           Add a name to an image

@@ -18,7 +18,14 @@ export interface ExecContext {
   onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   signal: AbortSignal;
   gzipLevel: number;
+  /** `--secret id=…,src=…|env=…`: secret id -> where its value comes from on the host. */
+  secrets: ReadonlyMap<string, SecretSource>;
+  /** `--ssh id[=socket|key,…]`: ssh id -> agent sockets or key files on the host. */
+  ssh: ReadonlyMap<string, string[]>;
 }
+
+/** Where a build secret's value comes from: a host file or an environment variable. */
+export type SecretSource = { kind: 'file'; path: string } | { kind: 'env'; name: string };
 
 /** A step's inputs: its parent's layers. */
 export interface StepInput {
