@@ -55,13 +55,16 @@ export function renderError(e: unknown): string {
   }
   const out = [`error: ${e.message}`];
   if (e.location) {
-    out.push(` --> ${e.location.file}:${e.location.startLine}`);
+    let lines: string[] | undefined;
     try {
-      const lines = fs.readFileSync(e.location.file, 'utf8').split(/\r?\n/);
-      out.push(formatCodeFrame(lines, e.location));
+      lines = fs.readFileSync(e.location.file, 'utf8').split(/\r?\n/);
     } catch {
-      // the file may be gone; the location line above still names it
+      // the file may be gone; the location line still names it
     }
+    // Without a column from the parser, point at the instruction's first character.
+    const column = e.location.column ?? (lines?.[e.location.startLine - 1]?.search(/\S/) ?? 0) + 1;
+    out.push(` --> ${e.location.file}:${e.location.startLine}:${Math.max(column, 1)}`);
+    if (lines) out.push(formatCodeFrame(lines, e.location));
   }
   if (e.details.length) {
     out.push('output (last lines):', ...e.details.map((l) => `  | ${l}`));

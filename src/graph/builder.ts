@@ -9,6 +9,8 @@ export interface StageBuilder {
   scope: Scope;
   globals: Scope;
   buildArgs: Record<string, string>;
+  /** Proxy build-args (HTTP_PROXY, ...): in every RUN's environment, never in history. */
+  proxies: Record<string, string>;
   escape: '\\' | '`';
   network: 'host' | 'none';
   cmdSetInStage: boolean;

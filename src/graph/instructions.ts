@@ -22,7 +22,7 @@ export async function planInstruction(b: StageBuilder, ins: Instruction): Promis
         const value = b.buildArgs[a.name] ?? (a.defaultValue !== undefined ? x(a.defaultValue) : b.globals.args.get(a.name));
         b.scope.args.set(a.name, value);
       }
-      return;
+      return meta(b, `ARG ${ins.args.map((a) => (a.defaultValue === undefined ? a.name : `${a.name}=${a.defaultValue}`)).join(' ')}`);
     case 'ENV': {
       const vars = b.scope.forExpansion();
       const expanded = ins.pairs.map((p) => ({ key: p.key, value: expandWord(p.value, vars, b.escape) }));

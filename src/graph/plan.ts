@@ -1,9 +1,9 @@
 import type { Dockerfile, FromInstruction, Instruction } from '../dockerfile/index.js';
-import { expandWord, suggest } from '../dockerfile/index.js';
+import { expandWord, parseDockerfile, suggest } from '../dockerfile/index.js';
 import { hostPlatform, type ImageConfig } from '../oci/index.js';
 import { TsbuildError, type SourceLocation } from '../util/index.js';
 import { cloneConfig } from './fold.js';
-import { DEFAULT_PATH, Scope } from './scope.js';
+import { DEFAULT_PATH, PROXY_ARGS, Scope, platformArgs } from './scope.js';
 import { planInstruction, type StageBuilder } from './instructions.js';
 import type { BaseRef, BuildGraph, ImageResolver, PlannedStage } from './types.js';
 
@@ -21,6 +21,8 @@ interface RawStage { index: number; name?: string; from: FromInstruction; body: 
 export async function planBuild(o: PlanOptions): Promise<BuildGraph> {
   const { globals, stages } = splitStages(o.dockerfile);
   const globalScope = new Scope();
+  const automatic = platformArgs(hostPlatform());
+  for (const [k, v] of Object.entries(automatic)) globalScope.args.set(k, o.buildArgs[k] ?? v);
   for (const ins of globals) {
     if (ins.kind !== 'ARG') {
       throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', `${ins.kind} is not allowed before the first FROM: no build stage in current context`, { location: ins.loc });
@@ -117,16 +119,20 @@ async function planOne(raw: RawStage, all: RawStage[], globals: Scope, o: PlanOp
     config = { ...img.config, config: cloneConfig(img.config.config ?? {}) };
     baseHistory = img.config.history ?? [];
   }
+  const triggers = config.config.OnBuild ?? [];
   config.config.OnBuild = null;
   if (!(config.config.Env ?? []).some((e) => e.startsWith('PATH='))) config.config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.config.Env ?? [])];
+  const baseCreated = config.created;
   delete config.created;
   const stage: PlannedStage = { index: raw.index, base, steps: [], config, history: [], baseHistory, loc: raw.from.loc };
+  if (baseCreated !== undefined) stage.baseCreated = baseCreated;
   if (raw.name !== undefined) stage.name = raw.name;
   const builder: StageBuilder = {
     stage,
     scope: Scope.fromEnv(config.config.Env),
     globals,
     buildArgs: o.buildArgs,
+    proxies: Object.fromEntries(Object.entries(o.buildArgs).filter(([k]) => PROXY_ARGS.has(k))),
     escape,
     network: o.network,
     cmdSetInStage: false,
@@ -142,6 +148,32 @@ async function planOne(raw: RawStage, all: RawStage[], globals: Scope, o: PlanOp
       return { kind: 'image', image: await o.resolveImage(ref, loc) };
     },
   };
+  for (const ins of onbuildTriggers(triggers, raw.from, escape)) await planInstruction(builder, ins);
   for (const ins of raw.body) await planInstruction(builder, ins);
   return stage;
+}
+
+/** The base's ONBUILD triggers as instructions, fired right after FROM; errors point at the FROM line. */
+function onbuildTriggers(triggers: string[], from: FromInstruction, escape: '\\' | '`'): Instruction[] {
+  const out: Instruction[] = [];
+  for (const t of triggers) {
+    const text = escape === '`' ? `# escape=\`\n${t}\n` : `${t}\n`;
+    let parsed: Instruction[];
+    try {
+      parsed = parseDockerfile(text, from.loc.file).instructions;
+    } catch (e) {
+      if (e instanceof TsbuildError) {
+        e.location = from.loc;
+        throw e;
+      }
+      throw e;
+    }
+    for (const ins of parsed) {
+      if (ins.kind === 'FROM' || ins.kind === 'ONBUILD' || ins.kind === 'MAINTAINER') {
+        throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', `${ins.kind} isn't allowed as an ONBUILD trigger`, { location: from.loc });
+      }
+      out.push({ ...ins, loc: from.loc });
+    }
+  }
+  return out;
 }

@@ -27,12 +27,44 @@ export class Scope {
     return [...this.env].map(([k, v]) => `${k}=${v}`);
   }
 
-  /** The environment of a RUN: image ENV plus declared ARGs that ENV does not shadow. */
-  runEnv(): string[] {
+  /**
+   * The environment of a RUN: image ENV plus declared ARGs that ENV does not shadow, plus the proxy
+   * build-args, which BuildKit passes to every RUN without an ARG line.
+   */
+  runEnv(proxies: Record<string, string> = {}): string[] {
     const out = this.envList();
     for (const [k, v] of this.args) if (v !== undefined && !this.env.has(k)) out.push(`${k}=${v}`);
+    for (const [k, v] of Object.entries(proxies)) if (!this.env.has(k) && !this.args.has(k)) out.push(`${k}=${v}`);
     return out;
   }
+
+  /**
+   * BuildKit's history prefix for a RUN: `|N k=v ... ` over the declared ARGs in declaration order, each
+   * with the value the RUN sees (ENV wins); empty when no ARG is declared.
+   */
+  runHistoryPrefix(): string {
+    if (this.args.size === 0) return '';
+    const parts = [...this.args].map(([k, v]) => `${k}=${this.env.get(k) ?? v ?? ''}`);
+    return `|${parts.length} ${parts.join(' ')} `;
+  }
+}
+
+/** Build-args BuildKit knows without an ARG line: proxies reach every RUN and stay out of history. */
+export const PROXY_ARGS = new Set(
+  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]),
+);
+
+/** The automatic platform ARGs (values for this host): in scope for FROM, and in a stage once declared. */
+export function platformArgs(p: { os: string; architecture: string; variant?: string }): Record<string, string> {
+  const platform = `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+  const out: Record<string, string> = {};
+  for (const prefix of ['TARGET', 'BUILD']) {
+    out[`${prefix}PLATFORM`] = platform;
+    out[`${prefix}OS`] = p.os;
+    out[`${prefix}ARCH`] = p.architecture;
+    out[`${prefix}VARIANT`] = p.variant ?? '';
+  }
+  return out;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -23,6 +23,37 @@ export type BaseRef = { kind: 'scratch' } | { kind: 'image'; image: BaseImage } 
 
 export type CopySource = { kind: 'context' } | { kind: 'stage'; stage: number } | { kind: 'image'; image: BaseImage };
 
+/** `RUN --mount=…`, parsed and expanded; `target` is absolute (relative targets joined with the workdir). */
+export type RunMount =
+  | { type: 'bind'; target: string; source: string; from: CopySource; readonly: boolean }
+  | {
+      type: 'cache';
+      target: string;
+      /** Cache id (default: the target). */
+      id: string;
+      sharing: 'shared' | 'private' | 'locked';
+      readonly: boolean;
+      /** Seed of a new cache dir: `source` inside a stage or image (default: an empty dir). */
+      from?: CopySource;
+      source: string;
+      mode?: number;
+      uid?: number;
+      gid?: number;
+    }
+  | { type: 'tmpfs'; target: string; size?: number }
+  | {
+      type: 'secret';
+      id: string;
+      /** Where the secret file appears; undefined with `env` only. */
+      target?: string;
+      env?: string;
+      required: boolean;
+      mode: number;
+      uid: number;
+      gid: number;
+    }
+  | { type: 'ssh'; id: string; target: string; required: boolean; mode: number; uid: number; gid: number };
+
 export interface RunOp {
   kind: 'run';
   args: string[];
@@ -30,6 +61,10 @@ export interface RunOp {
   cwd: string;
   user: string;
   network: 'host' | 'none';
+  /** Mounts for this RUN only (never in the layer). */
+  mounts?: RunMount[];
+  /** `RUN <<EOF` with a `#!` script: written to /dev/pipes/<name> (mode 0755, read-only) and executed. */
+  script?: { name: string; content: string };
 }
 
 export interface CopyOp {
@@ -81,6 +116,8 @@ export interface PlannedStage {
   history: HistoryItem[];
   /** History inherited from the base image. */
   baseHistory: HistoryEntry[];
+  /** The base image's creation time: the image's own when no step of this stage made a layer. */
+  baseCreated?: string;
   loc: SourceLocation;
 }
 

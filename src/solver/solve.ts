@@ -117,7 +117,8 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
       key = k;
     }
     const stamps = [...created.values()].map((c) => c.created).sort();
-    const when = stamps[stamps.length - 1] ?? stage.config.created ?? new Date(0).toISOString();
+    const baseCreated = stage.base.kind === 'stage' ? (await solveStage(stage.base.stage)).config.created : stage.baseCreated;
+    const when = stamps[stamps.length - 1] ?? baseCreated ?? new Date(0).toISOString();
     for (const h of stage.history) {
       const entry: HistoryEntry = { created: when, created_by: h.createdBy, comment: 'buildkit.dockerfile.v0' };
       const c = h.step ? created.get(h.step) : undefined;
