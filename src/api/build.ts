@@ -67,8 +67,19 @@ function contextRoot(dir: string): SourceRoot {
 /** Builds a Dockerfile into the store: parse, plan, solve with the step cache, write the image, tag, export. */
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const context = contextRoot(o.contextDir);
-  const dfPath = path.resolve(o.dockerfile ?? path.join(o.contextDir, 'Dockerfile'));
-  const dockerfile = parseDockerfile(readDockerfile(dfPath), dfPath);
+  const fromStdin = o.dockerfile === '-';
+  const dfPath = fromStdin ? '<stdin>' : path.resolve(o.dockerfile ?? path.join(o.contextDir, 'Dockerfile'));
+  const text = fromStdin ? fs.readFileSync(0, 'utf8') : readDockerfile(dfPath);
+  try {
+    return await buildParsed(o, context, text, dfPath);
+  } catch (e) {
+    if (fromStdin && e instanceof TsbuildError && e.location?.file === dfPath) e.sourceLines = text.split(/\r?\n/);
+    throw e;
+  }
+}
+
+async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, dfPath: string): Promise<BuildResult> {
+  const dockerfile = parseDockerfile(text, dfPath);
   const ws = openWorkspace(o.root);
   try {
     const graph = await planBuild({

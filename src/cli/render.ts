@@ -55,12 +55,7 @@ export function renderError(e: unknown): string {
   }
   const out = [`error: ${e.message}`];
   if (e.location) {
-    let lines: string[] | undefined;
-    try {
-      lines = fs.readFileSync(e.location.file, 'utf8').split(/\r?\n/);
-    } catch {
-      // the file may be gone; the location line still names it
-    }
+    const lines = e.sourceLines ?? readLines(e.location.file);
     // Without a column from the parser, point at the instruction's first character.
     const column = e.location.column ?? (lines?.[e.location.startLine - 1]?.search(/\S/) ?? 0) + 1;
     out.push(` --> ${e.location.file}:${e.location.startLine}:${Math.max(column, 1)}`);
@@ -71,4 +66,12 @@ export function renderError(e: unknown): string {
   }
   if (e.hint) out.push(`hint: ${e.hint}`);
   return `${out.join('\n')}\n`;
+}
+
+function readLines(file: string): string[] | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').split(/\r?\n/);
+  } catch {
+    return undefined; // the file may be gone; the location line still names it
+  }
 }

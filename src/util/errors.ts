@@ -50,6 +50,8 @@ export class TsbuildError extends Error {
   location: SourceLocation | undefined;
   /** The build step that failed, as written in the Dockerfile (set by the solver). */
   step: string | undefined;
+  /** The text of `location.file`, when the file cannot be read again (a Dockerfile from stdin). */
+  sourceLines: string[] | undefined;
   readonly details: string[];
 
   constructor(code: ErrorCode, message: string, options: TsbuildErrorOptions = {}) {
