@@ -89,6 +89,9 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
       network: o.network,
       resolveImage: (name, loc) => baseImage(ws.store, name, loc),
     });
+    if (graph.unusedBuildArgs.length > 0) {
+      o.onEvent({ type: 'warning', message: `One or more build-args [${graph.unusedBuildArgs.join(' ')}] were not consumed` });
+    }
     const result = await solve<ExecContext>({
       graph,
       handlers,

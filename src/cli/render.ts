@@ -10,6 +10,8 @@ export function plainProgress(write: (s: string) => void): (e: BuildEvent) => vo
     switch (e.type) {
       case 'stage.base':
         return;
+      case 'warning':
+        return write(`[warning] ${e.message}\n`);
       case 'step.cached':
         return write(` => CACHED [${e.label}] ${e.step.title}\n`);
       case 'step.start':

@@ -21,6 +21,7 @@ export async function planInstruction(b: StageBuilder, ins: Instruction): Promis
       for (const a of ins.args) {
         const value = b.buildArgs[a.name] ?? (a.defaultValue !== undefined ? x(a.defaultValue) : b.globals.args.get(a.name));
         b.scope.args.set(a.name, value);
+        b.stage.declaredArgs.push(a.name);
       }
       return meta(b, `ARG ${ins.args.map((a) => (a.defaultValue === undefined ? a.name : `${a.name}=${a.defaultValue}`)).join(' ')}`);
     case 'ENV': {

@@ -51,7 +51,9 @@ export async function planBuild(o: PlanOptions): Promise<BuildGraph> {
   await planStage(target, []);
   const result: PlannedStage[] = [];
   for (const [, p] of [...planned].sort((a, b) => a[0] - b[0])) result.push(await p);
-  return { stages: result, target };
+  const declared = new Set([...globals.flatMap((g) => (g.kind === 'ARG' ? g.args.map((a) => a.name) : [])), ...result.flatMap((s) => s.declaredArgs)]);
+  const unusedBuildArgs = Object.keys(o.buildArgs).filter((k) => !declared.has(k) && !PROXY_ARGS.has(k)).sort();
+  return { stages: result, target, unusedBuildArgs };
 }
 
 function splitStages(df: Dockerfile): { globals: Instruction[]; stages: RawStage[] } {
@@ -124,7 +126,7 @@ async function planOne(raw: RawStage, all: RawStage[], globals: Scope, o: PlanOp
   if (!(config.config.Env ?? []).some((e) => e.startsWith('PATH='))) config.config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.config.Env ?? [])];
   const baseCreated = config.created;
   delete config.created;
-  const stage: PlannedStage = { index: raw.index, base, steps: [], config, history: [], baseHistory, loc: raw.from.loc };
+  const stage: PlannedStage = { index: raw.index, base, steps: [], config, history: [], baseHistory, loc: raw.from.loc, declaredArgs: [] };
   if (baseCreated !== undefined) stage.baseCreated = baseCreated;
   if (raw.name !== undefined) stage.name = raw.name;
   const builder: StageBuilder = {

@@ -116,6 +116,8 @@ export interface PlannedStage {
   history: HistoryItem[];
   /** History inherited from the base image. */
   baseHistory: HistoryEntry[];
+  /** Names of the ARGs this stage declares. */
+  declaredArgs: string[];
   /** The base image's creation time: the image's own when no step of this stage made a layer. */
   baseCreated?: string;
   loc: SourceLocation;
@@ -123,6 +125,8 @@ export interface PlannedStage {
 
 export interface BuildGraph {
   stages: PlannedStage[];
+  /** `--build-arg` names no ARG in the planned stages declares (BuildKit warns about them). */
+  unusedBuildArgs: string[];
   /** Index of the stage that becomes the image. */
   target: number;
 }

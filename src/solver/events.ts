@@ -6,4 +6,5 @@ export type BuildEvent =
   | { type: 'step.cached'; step: Step; label: string }
   | { type: 'step.done'; step: Step; label: string; ms: number; layerSize?: number }
   | { type: 'step.log'; step: Step; stream: 'stdout' | 'stderr'; chunk: Buffer }
-  | { type: 'stage.base'; stage: number; label: string };
+  | { type: 'stage.base'; stage: number; label: string }
+  | { type: 'warning'; message: string };

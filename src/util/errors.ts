@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'TSB_USER_UNKNOWN'
   | 'TSB_CANCELLED'
   | 'TSB_REGISTRY_AUTH'
+  | 'TSB_SSH_AGENT'
+  | 'TSB_SECRET_MISSING'
+  | 'TSB_NETWORK'
   | 'TSB_NOT_IMPLEMENTED';
 
 /** A 1-based location in a Dockerfile: the span of lines an instruction covers. */
