@@ -8,6 +8,7 @@ import { writeImage, type StoredImage } from '../image/index.js';
 import { handlers, type ExecContext, type SecretSource } from '../ops/index.js';
 import { solve, type BuildEvent } from '../solver/index.js';
 import { TsbuildError, isErrno, readFileIfExists } from '../util/index.js';
+import { digestHex } from '../oci/index.js';
 import { baseImage, openWorkspace } from './env.js';
 import { writeOutput, type OutputSpec } from './output.js';
 
@@ -100,6 +101,7 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
       layerAvailable: (l) => ws.store.hasBlob(l.descriptor.digest),
       signal: o.signal,
       emit: o.onEvent,
+      lockStep: (key, fn) => ws.store.withLock(`step-${digestHex(key)}`, fn, { timeoutMs: 24 * 3600_000, signal: o.signal }),
       contextFor: (step, links) => ({
         store: ws.store,
         snapshots: ws.snapshots,

@@ -1,7 +1,8 @@
 import type { BuildGraph, LayerInfo, Op, PlannedStage, Step } from '../graph/index.js';
 import { sha256, type Digest, type HistoryEntry, type ImageConfig } from '../oci/index.js';
-import type { CacheIndex } from '../cache/index.js';
-import { TsbuildError } from '../util/index.js';
+import { availableParallelism } from 'node:os';
+import type { CacheIndex, CacheRecord } from '../cache/index.js';
+import { TsbuildError, createLimiter } from '../util/index.js';
 import type { BuildEvent } from './events.js';
 
 /** A solved stage: its final cache key, layers and the image config with rootfs and history filled. */
@@ -37,6 +38,13 @@ export interface SolveOptions<C> {
   contextFor(step: Step, links: StageLinks): C;
   emit(e: BuildEvent): void;
   signal: AbortSignal;
+  /**
+   * Runs `fn` holding an inter-process lock for one cache key, so two builds on one store never run the
+   * same step at once (the second finds the first one's result when it gets the lock).
+   */
+  lockStep<T>(key: Digest, fn: () => Promise<T>): Promise<T>;
+  /** Steps executing at once (default: the number of cores). */
+  concurrency?: number;
 }
 
 /** Solves every planned stage (independent stages concurrently) and returns the target's result. */
@@ -53,6 +61,8 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
     }
     return p;
   };
+  const inflight = new Map<Digest, Promise<CacheRecord>>();
+  const limit = createLimiter(o.concurrency ?? availableParallelism());
   const links: StageLinks = {
     stageLayers: async (i) => (await solveStage(i)).layers,
     stageKey: async (i) => (await solveStage(i)).key,
@@ -68,25 +78,48 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
     }
   }
 
+  const lookup = (key: Digest): CacheRecord | undefined => {
+    const c = o.noCache ? undefined : o.cache.get(key);
+    return c && (!c.layer || o.layerAvailable(c.layer)) ? c : undefined;
+  };
+
   async function runStepInner(step: Step, input: StepInput, label: string) {
     const handler = o.handlers[step.op.kind] as Handlers<C>['run'];
     const ctx = o.contextFor(step, links);
     const key = await handler.cacheKey(step.op as never, input, ctx);
-    const cached = o.noCache ? undefined : o.cache.get(key);
-    if (cached && (!cached.layer || o.layerAvailable(cached.layer))) {
+    const cached = lookup(key);
+    if (cached) {
       o.emit({ type: 'step.cached', step, label });
       return { key, record: cached };
     }
-    o.emit({ type: 'step.start', step, label });
-    const started = Date.now();
-    if (o.signal.aborted) throw new TsbuildError('TSB_CANCELLED', 'build cancelled');
-    const layer = await handler.exec(step.op as never, input, ctx);
-    const record = layer ? { layer, created: new Date().toISOString() } : { created: new Date().toISOString() };
-    o.cache.put(key, record);
-    const done: BuildEvent = { type: 'step.done', step, label, ms: Date.now() - started };
-    if (layer) done.layerSize = layer.descriptor.size;
-    o.emit(done);
-    return { key, record };
+    // The same step twice in one build (identical stage prefixes) runs once; the twin waits for it.
+    const twin = inflight.get(key);
+    if (twin) {
+      const record = await twin;
+      o.emit({ type: 'step.cached', step, label });
+      return { key, record };
+    }
+    const work = o.lockStep(key, async () => {
+      const meanwhile = lookup(key);
+      if (meanwhile) {
+        o.emit({ type: 'step.cached', step, label });
+        return meanwhile;
+      }
+      return limit(async () => {
+        if (o.signal.aborted) throw new TsbuildError('TSB_CANCELLED', 'build cancelled');
+        o.emit({ type: 'step.start', step, label });
+        const started = Date.now();
+        const layer = await handler.exec(step.op as never, input, ctx);
+        const record: CacheRecord = layer ? { layer, created: new Date().toISOString() } : { created: new Date().toISOString() };
+        o.cache.put(key, record);
+        const done: BuildEvent = { type: 'step.done', step, label, ms: Date.now() - started };
+        if (layer) done.layerSize = layer.descriptor.size;
+        o.emit(done);
+        return record;
+      });
+    });
+    inflight.set(key, work);
+    return { key, record: await work };
   }
 
   async function solveOne(stage: PlannedStage): Promise<StageResult> {

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './fs.js';
 export * from './process.js';
 export * from './rootpath.js';
+export * from './limit.js';

@@ -130,7 +130,7 @@ describe('two tsbuild processes on one store', () => {
       child.on('exit', (code) => resolve({ code, err }));
     });
 
-  test('build at the same time, share steps, and both land their tags', async (t) => {
+  test('build at the same time, run a shared step once, and all land their tags', async (t) => {
     if (!requireSandbox(t)) return;
     const shared = 'FROM busybox\nRUN echo shared > /shared && sleep 0.3\n';
     const a = makeContext({ Dockerfile: `${shared}RUN echo a > /who\n` });
@@ -141,6 +141,8 @@ describe('two tsbuild processes on one store', () => {
       buildAsync(['build', '-t', 'par:a2', a]),
     ]);
     for (const r of results) assert.equal(r.code, 0, r.err);
+    const ran = results.filter((r) => / => \[stage-0 1\/2\] RUN echo shared/.test(r.err)).length;
+    assert.equal(ran, 1, `the shared step ran once across the three processes:\n${results.map((r) => r.err).join('\n---\n')}`);
     assert.equal(tsbuild(root, ['run', '--rm', 'par:a', 'cat', '/shared', '/who']).stdout, 'shared\na\n');
     assert.equal(tsbuild(root, ['run', '--rm', 'par:b', 'cat', '/shared', '/who']).stdout, 'shared\nb\n');
     const names = JSON.parse(fs.readFileSync(path.join(root, 'index.json'), 'utf8')).manifests
@@ -150,5 +152,18 @@ describe('two tsbuild processes on one store', () => {
     assert.deepEqual(names.filter((n: string) => n.startsWith('par:')), ['par:a', 'par:a2', 'par:b']);
     assert.deepEqual(mountsUnder(root), []);
     for (const d of [a, b]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  test('identical steps in two stages of one build run once', (t) => {
+    if (!requireSandbox(t)) return;
+    const ctx = makeContext({
+      Dockerfile: 'FROM busybox AS a\nRUN echo twin > /twin && sleep 0.3\nFROM busybox AS b\nRUN echo twin > /twin && sleep 0.3\nFROM a\nCOPY --from=b /twin /from-b\n',
+    });
+    const r = tsbuild(root, ['build', '--no-cache', '-t', 'twins:1', ctx]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.split('\n').filter((l) => / => \[(a|b) 1\/1\] RUN echo twin/.test(l)).length, 1, r.stderr);
+    assert.equal(r.stderr.split('\n').filter((l) => / => CACHED \[(a|b) 1\/1\] RUN echo twin/.test(l)).length, 1, r.stderr);
+    assert.equal(tsbuild(root, ['run', '--rm', 'twins:1', 'cat', '/from-b']).stdout, 'twin\n');
+    fs.rmSync(ctx, { recursive: true, force: true });
   });
 });
