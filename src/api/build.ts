@@ -32,6 +32,17 @@ export interface BuildOptions {
   secrets?: Map<string, SecretSource>;
   /** `--ssh`: id -> agent sockets or keys. */
   ssh?: Map<string, string[]>;
+  /** Reproducible output: clamp times to this epoch (seconds); default $SOURCE_DATE_EPOCH. */
+  sourceDateEpoch?: number;
+}
+
+/** The SOURCE_DATE_EPOCH in effect: the option, else the environment variable (docker's convention). */
+export function sourceDateEpoch(option: number | undefined): number | undefined {
+  if (option !== undefined) return option;
+  const env = process.env.SOURCE_DATE_EPOCH;
+  if (env === undefined || env === '') return undefined;
+  if (!/^\d+$/.test(env)) throw new TsbuildError('TSB_USAGE', `SOURCE_DATE_EPOCH="${env}" is not a number of seconds`);
+  return Number(env);
 }
 
 export interface BuildResult {
@@ -93,7 +104,9 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
     if (graph.unusedBuildArgs.length > 0) {
       o.onEvent({ type: 'warning', message: `One or more build-args [${graph.unusedBuildArgs.join(' ')}] were not consumed` });
     }
+    const epoch = sourceDateEpoch(o.sourceDateEpoch);
     const result = await solve<ExecContext>({
+      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
       graph,
       handlers,
       cache: openCache(ws.root),
@@ -113,6 +126,7 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
         signal: o.signal,
         gzipLevel: o.gzipLevel ?? 6,
         secrets: o.secrets ?? new Map(),
+        ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
         ssh: o.ssh ?? new Map(),
       }),
     });

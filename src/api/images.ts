@@ -7,6 +7,7 @@ import { openStore, type Store } from '../store/index.js';
 import { TsbuildError, isErrno } from '../util/index.js';
 import { loadArchive, saveDockerArchive } from '../export/index.js';
 import { imageLayers, unpackLayers } from './env.js';
+import { sourceDateEpoch } from './build.js';
 
 /** One row of `tsbuild images`. */
 export interface ImageSummary {
@@ -92,7 +93,8 @@ export async function importRootfs(root: string, file: string, name: string, opt
   }
   const { stream, diffId } = gzipWithDiffId(input);
   const blob = await store.putBlobStream(stream, { signal: options.signal });
-  const created = new Date().toISOString();
+  const epoch = sourceDateEpoch(undefined);
+  const created = new Date(epoch === undefined ? Date.now() : epoch * 1000).toISOString();
   const p = hostPlatform();
   const config: ImageConfig = {
     created,

@@ -91,8 +91,10 @@ class LayerTar extends Readable {
 }
 
 /** The uncompressed layer tar of an overlay upper dir, plus its diffID (resolves at the end of the stream). */
-export function createLayerTar(upperDir: string): { stream: Readable; diffId: Promise<Digest> } {
+export function createLayerTar(upperDir: string, opts: { mtimeMax?: number } = {}): { stream: Readable; diffId: Promise<Digest> } {
   const entries = planLayer(upperDir);
+  // SOURCE_DATE_EPOCH: timestamps newer than the epoch are clamped to it (BuildKit's rewrite-timestamp).
+  if (opts.mtimeMax !== undefined) for (const e of entries) e.header.mtime = Math.min(e.header.mtime, opts.mtimeMax);
   let resolve!: (d: Digest) => void;
   let reject!: (e: unknown) => void;
   const diffId = new Promise<Digest>((res, rej) => ((resolve = res), (reject = rej)));
@@ -104,8 +106,8 @@ export function createLayerTar(upperDir: string): { stream: Readable; diffId: Pr
 }
 
 /** A gzip-compressed OCI layer tar of an overlay upper dir; diffId is the sha256 of the uncompressed tar. */
-export function createLayerStream(upperDir: string, opts: GzipOptions = {}): { stream: Readable; diffId: Promise<Digest> } {
-  const { stream: tar, diffId } = createLayerTar(upperDir);
+export function createLayerStream(upperDir: string, opts: GzipOptions & { mtimeMax?: number } = {}): { stream: Readable; diffId: Promise<Digest> } {
+  const { stream: tar, diffId } = createLayerTar(upperDir, opts.mtimeMax === undefined ? {} : { mtimeMax: opts.mtimeMax });
   const gz = gzipStream(opts.gzipLevel);
   pipeline(tar, gz, () => undefined);
   destroyOnAbort(gz, opts.signal, 'layer creation cancelled');

@@ -47,7 +47,11 @@ export async function withWritableLayer(
   }
   for (const u of untouched ?? []) pruneCopiedUp(active.upper, u);
   if (!options.keepEmpty && fs.readdirSync(active.upper).length === 0) return undefined;
-  const { stream, diffId } = createLayerStream(active.upper, { gzipLevel: ctx.gzipLevel, signal: ctx.signal });
+  const { stream, diffId } = createLayerStream(active.upper, {
+    gzipLevel: ctx.gzipLevel,
+    signal: ctx.signal,
+    ...(ctx.sourceDateEpoch === undefined ? {} : { mtimeMax: ctx.sourceDateEpoch }),
+  });
   const blob = await ctx.store.putBlobStream(stream, { signal: ctx.signal });
   const id = await diffId;
   ctx.snapshots.adopt(active.upper, id);

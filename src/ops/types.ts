@@ -20,6 +20,8 @@ export interface ExecContext {
   gzipLevel: number;
   /** `--secret id=…,src=…|env=…`: secret id -> where its value comes from on the host. */
   secrets: ReadonlyMap<string, SecretSource>;
+  /** SOURCE_DATE_EPOCH (seconds): layer timestamps newer than it are clamped, for reproducible images. */
+  sourceDateEpoch?: number;
   /** `--ssh id[=socket|key,…]`: ssh id -> agent sockets or key files on the host. */
   ssh: ReadonlyMap<string, string[]>;
 }

@@ -45,6 +45,8 @@ export interface SolveOptions<C> {
   lockStep<T>(key: Digest, fn: () => Promise<T>): Promise<T>;
   /** Steps executing at once (default: the number of cores). */
   concurrency?: number;
+  /** SOURCE_DATE_EPOCH (seconds): part of every step key, and the clamp for history and image times. */
+  sourceDateEpoch?: number;
 }
 
 /** Solves every planned stage (independent stages concurrently) and returns the target's result. */
@@ -86,7 +88,9 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
   async function runStepInner(step: Step, input: StepInput, label: string) {
     const handler = o.handlers[step.op.kind] as Handlers<C>['run'];
     const ctx = o.contextFor(step, links);
-    const key = await handler.cacheKey(step.op as never, input, ctx);
+    const opKey = await handler.cacheKey(step.op as never, input, ctx);
+    // A reproducible build makes different layer bytes (clamped times): it gets its own cache entries.
+    const key = o.sourceDateEpoch === undefined ? opKey : sha256(JSON.stringify([opKey, 'epoch', o.sourceDateEpoch]));
     const cached = lookup(key);
     if (cached) {
       o.emit({ type: 'step.cached', step, label });
@@ -151,11 +155,13 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
     }
     const stamps = [...created.values()].map((c) => c.created).sort();
     const baseCreated = stage.base.kind === 'stage' ? (await solveStage(stage.base.stage)).config.created : stage.baseCreated;
-    const when = stamps[stamps.length - 1] ?? baseCreated ?? new Date(0).toISOString();
+    let when = stamps[stamps.length - 1] ?? baseCreated ?? new Date(0).toISOString();
+    const clamp = (t: string) => (o.sourceDateEpoch !== undefined && Date.parse(t) > o.sourceDateEpoch * 1000 ? new Date(o.sourceDateEpoch * 1000).toISOString() : t);
+    when = clamp(when);
     for (const h of stage.history) {
       const entry: HistoryEntry = { created: when, created_by: h.createdBy, comment: 'buildkit.dockerfile.v0' };
       const c = h.step ? created.get(h.step) : undefined;
-      if (c) entry.created = c.created;
+      if (c) entry.created = clamp(c.created);
       if (!c || c.empty) entry.empty_layer = true;
       history.push(entry);
     }

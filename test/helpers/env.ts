@@ -61,13 +61,13 @@ export interface CliResult {
 }
 
 /** Runs the real tsbuild CLI (compiled bin) against a store root. */
-export function tsbuild(root: string, args: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): CliResult {
+export function tsbuild(root: string, args: string[], options: { cwd?: string; input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, ...args], {
     cwd: options.cwd ?? REPO,
     input: options.input ?? '',
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,
-    env: { ...process.env, CI: process.env.CI ?? '' },
+    env: { ...process.env, CI: process.env.CI ?? '', ...options.env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
