@@ -114,6 +114,7 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
       layerAvailable: (l) => ws.store.hasBlob(l.descriptor.digest),
       signal: o.signal,
       emit: o.onEvent,
+      retain: (l) => ws.session.retain([l.diffId, l.descriptor.digest]),
       lockStep: (key, fn) => ws.store.withLock(`step-${digestHex(key)}`, fn, { timeoutMs: 24 * 3600_000, signal: o.signal }),
       contextFor: (step, links) => ({
         store: ws.store,

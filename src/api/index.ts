@@ -6,3 +6,4 @@ export { parseSecret, parseSsh } from './secrets.js';
 export { defaultRoot } from './root.js';
 export type { BuildEvent } from '../solver/index.js';
 export { formatCodeFrame } from '../dockerfile/index.js';
+export { du, prune, type DiskUsage, type PruneOptions } from './prune.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { digestHex, type Descriptor, type Digest } from '../oci/index.js';
-import { ensureDir, readFileIfExists, writeFileAtomic } from '../util/index.js';
+import { ensureDir, isErrno, readFileIfExists, writeFileAtomic } from '../util/index.js';
 
 /** What a cache key maps to: the step's layer (none when the step changed nothing) and when it was made. */
 export interface CacheRecord {
@@ -25,7 +25,9 @@ export function openCache(root: string): CacheIndex {
       const bytes = readFileIfExists(file(key));
       if (!bytes) return undefined;
       try {
-        return JSON.parse(bytes.toString('utf8')) as CacheRecord;
+        const record = JSON.parse(bytes.toString('utf8')) as CacheRecord;
+        touch(file(key));
+        return record;
       } catch (e) {
         if (e instanceof SyntaxError) return undefined;
         throw e;
@@ -37,6 +39,46 @@ export function openCache(root: string): CacheIndex {
   };
 }
 
+/** Marks a record as used now: prune's age filters and size cap drop the least recently used first. */
+function touch(file: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(file, now, now);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+}
+
+/** Every record in the index with its key, file size and last use (for du and prune). */
+export function listCacheRecords(root: string): Array<{ key: Digest; file: string; lastUsed: number; record: CacheRecord | undefined }> {
+  const dir = path.join(root, 'cache');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return [];
+    throw e;
+  }
+  const out = [];
+  for (const n of names) {
+    if (!/^[a-f0-9]{64}\.json$/.test(n)) continue;
+    const file = path.join(dir, n);
+    try {
+      const st = fs.statSync(file);
+      let record: CacheRecord | undefined;
+      try {
+        record = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheRecord;
+      } catch (e) {
+        if (!(e instanceof SyntaxError)) throw e;
+      }
+      out.push({ key: `sha256:${n.slice(0, 64)}` as Digest, file, lastUsed: st.mtimeMs, record });
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+  }
+  return out;
+}
+
 /** Number of entries in the cache index (for `tsbuild du`-style reporting). */
 export function cacheEntries(root: string): number {
   try {
@@ -45,3 +87,4 @@ export function cacheEntries(root: string): number {
     return 0;
   }
 }
+

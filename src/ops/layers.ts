@@ -54,6 +54,7 @@ export async function withWritableLayer(
   });
   const blob = await ctx.store.putBlobStream(stream, { signal: ctx.signal });
   const id = await diffId;
+  ctx.session.retain([blob.digest, id]);
   ctx.snapshots.adopt(active.upper, id);
   return { diffId: id, descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size } };
 }

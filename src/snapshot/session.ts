@@ -16,11 +16,13 @@ export interface Session {
   removeContainer(id: string): void;
   /** A fresh, empty directory inside the session. */
   tempDir(prefix: string): string;
+  /** Journals layer snapshots and blobs this process uses, so a concurrent prune keeps them. */
+  retain(ids: string[]): void;
   /** Unmounts everything and removes the session directory. */
   close(): void;
 }
 
-interface Journal { pid: number; start?: string; containers: string[] }
+interface Journal { pid: number; start?: string; containers: string[]; retained?: string[] }
 
 let counter = 0;
 
@@ -48,6 +50,13 @@ export function openSession(root: string): Session {
     },
     removeContainer(id) {
       journal.containers = journal.containers.filter((c) => c !== id);
+      save();
+    },
+    retain(ids) {
+      const known = new Set(journal.retained ?? []);
+      const fresh = ids.filter((id) => !known.has(id));
+      if (fresh.length === 0) return;
+      journal.retained = [...known, ...fresh];
       save();
     },
     tempDir(prefix) {
@@ -130,4 +139,25 @@ export function recoverSessions(root: string, killContainer: (id: string) => voi
     recovered++;
   }
   return recovered;
+}
+
+/** Layer snapshots and blobs that live tsbuild processes on this store have journaled as in use. */
+export function retainedByLiveSessions(root: string): Set<string> {
+  const out = new Set<string>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(path.join(root, 'run'));
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return out;
+    throw e;
+  }
+  for (const name of entries) {
+    try {
+      const j = JSON.parse(fs.readFileSync(path.join(root, 'run', name, 'journal.json'), 'utf8')) as Journal;
+      if (ownerAlive(j.pid, j.start)) for (const id of j.retained ?? []) out.add(id);
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT') && !(e instanceof SyntaxError)) throw e;
+    }
+  }
+  return out;
 }

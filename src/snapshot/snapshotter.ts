@@ -63,6 +63,7 @@ export class Snapshotter {
 
   /** Moves a finished directory (an upper dir or extraction) into place as layer `diffId`. */
   adopt(dir: string, diffId: Digest): string {
+    this.session.retain([diffId]);
     const target = this.layerPath(diffId);
     try {
       fs.renameSync(dir, target);
@@ -74,6 +75,7 @@ export class Snapshotter {
 
   /** Mounts `lowers` (bottom first) with a fresh upper dir. */
   prepare(lowers: Digest[]): ActiveSnapshot {
+    this.session.retain(lowers);
     const base = this.session.tempDir('rw');
     const upper = path.join(base, 'upper');
     const work = path.join(base, 'work');
@@ -86,6 +88,7 @@ export class Snapshotter {
 
   /** A read-only merged view of `lowers` (bottom first). */
   view(lowers: Digest[]): SnapshotView {
+    this.session.retain(lowers);
     if (new Set(lowers).size === 1) return { path: this.layerPath(lowers[0]!), release: () => {} };
     const base = this.session.tempDir('ro');
     const merged = path.join(base, 'merged');

@@ -43,6 +43,8 @@ export interface SolveOptions<C> {
    * same step at once (the second finds the first one's result when it gets the lock).
    */
   lockStep<T>(key: Digest, fn: () => Promise<T>): Promise<T>;
+  /** Called with every cached layer the build reuses (a concurrent prune must keep it). */
+  retain?(layer: LayerInfo): void;
   /** Steps executing at once (default: the number of cores). */
   concurrency?: number;
   /** SOURCE_DATE_EPOCH (seconds): part of every step key, and the clamp for history and image times. */
@@ -82,7 +84,9 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
 
   const lookup = (key: Digest): CacheRecord | undefined => {
     const c = o.noCache ? undefined : o.cache.get(key);
-    return c && (!c.layer || o.layerAvailable(c.layer)) ? c : undefined;
+    if (!c || (c.layer && !o.layerAvailable(c.layer))) return undefined;
+    if (c.layer) o.retain?.(c.layer);
+    return c;
   };
 
   async function runStepInner(step: Step, input: StepInput, label: string) {
@@ -137,6 +141,7 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
     } else if (stage.base.kind === 'image') {
       key = stage.base.image.id;
       layers = [...stage.base.image.layers];
+      for (const l of layers) o.retain?.(l);
       history = [...stage.baseHistory];
     } else {
       const dep = await solveStage(stage.base.stage);
