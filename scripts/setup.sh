@@ -21,6 +21,7 @@ if [ "${1:-}" = "--test" ]; then
   want docker-registry docker-registry
   want zstd zstd
   want pgrep procps
+  want ssh-agent openssh-client
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

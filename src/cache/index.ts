@@ -88,3 +88,4 @@ export function cacheEntries(root: string): number {
   }
 }
 
+export { cacheMountsDir, pruneCacheMounts } from './mounts.js';

@@ -77,6 +77,16 @@ export interface CopyOp {
   cwd: string;
   chown?: string;
   chmod?: string;
+  /** `--link`: copy into an empty tree; the layer is independent of the parent's files. */
+  link?: boolean;
+  /** `--parents`: keep each source's parent directories (after an optional `/./` pivot). */
+  parents?: boolean;
+  /** `--exclude` patterns, relative to each source. */
+  exclude?: string[];
+  /** ADD `--checksum=sha256:…` of an http(s) source. */
+  checksum?: string;
+  /** `COPY <<EOF` sources: file name and content (already expanded). */
+  heredocs?: Array<{ name: string; content: string }>;
 }
 
 export interface MkdirOp {

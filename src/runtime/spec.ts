@@ -9,7 +9,8 @@ export interface ProcessUser {
 export interface ExtraMount {
   destination: string;
   source: string;
-  type: 'bind' | 'tmpfs';
+  /** `overlay` takes lowerdir/upperdir/workdir (host paths) in `options`: a throwaway writable view. */
+  type: 'bind' | 'tmpfs' | 'overlay';
   options: string[];
 }
 
