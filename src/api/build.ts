@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openCache } from '../cache/index.js';
-import { NO_IGNORE, parseDockerignore, type SourceRoot } from '../context/index.js';
+import { NO_IGNORE, ignoreFileFor, parseDockerignore, type SourceRoot } from '../context/index.js';
 import { parseDockerfile } from '../dockerfile/index.js';
 import { planBuild } from '../graph/index.js';
 import { writeImage, type StoredImage } from '../image/index.js';
@@ -11,6 +11,7 @@ import { TsbuildError, isErrno, readFileIfExists } from '../util/index.js';
 import { digestHex } from '../oci/index.js';
 import { baseImage, openWorkspace } from './env.js';
 import { writeOutput, type OutputSpec } from './output.js';
+import { exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
 
 export interface BuildOptions {
   root: string;
@@ -34,6 +35,10 @@ export interface BuildOptions {
   ssh?: Map<string, string[]>;
   /** Reproducible output: clamp times to this epoch (seconds); default $SOURCE_DATE_EPOCH. */
   sourceDateEpoch?: number;
+  /** `--cache-from`: caches to read before the build. */
+  cacheFrom?: CacheSpec[];
+  /** `--cache-to`: where to write this build's step cache afterwards. */
+  cacheTo?: CacheSpec[];
 }
 
 /** The SOURCE_DATE_EPOCH in effect: the option, else the environment variable (docker's convention). */
@@ -63,7 +68,7 @@ function readDockerfile(file: string): string {
   }
 }
 
-function contextRoot(dir: string): SourceRoot {
+function contextRoot(dir: string, dockerfile: string | undefined): SourceRoot {
   let st: fs.Stats;
   try {
     st = fs.statSync(dir);
@@ -72,15 +77,16 @@ function contextRoot(dir: string): SourceRoot {
     throw e;
   }
   if (!st.isDirectory()) throw new TsbuildError('TSB_CONTEXT_NOT_FOUND', `build context "${dir}" is not a directory`);
-  const ignore = readFileIfExists(path.join(dir, '.dockerignore'));
+  const ignoreFile = dockerfile === undefined ? path.join(dir, '.dockerignore') : ignoreFileFor(dir, dockerfile);
+  const ignore = ignoreFile === undefined ? undefined : readFileIfExists(ignoreFile);
   return { dir: path.resolve(dir), ignore: ignore ? parseDockerignore(ignore.toString('utf8')) : NO_IGNORE, label: 'build context', keepOwner: false };
 }
 
 /** Builds a Dockerfile into the store: parse, plan, solve with the step cache, write the image, tag, export. */
 export async function build(o: BuildOptions): Promise<BuildResult> {
-  const context = contextRoot(o.contextDir);
   const fromStdin = o.dockerfile === '-';
   const dfPath = fromStdin ? '<stdin>' : path.resolve(o.dockerfile ?? path.join(o.contextDir, 'Dockerfile'));
+  const context = contextRoot(o.contextDir, fromStdin ? undefined : dfPath);
   const text = fromStdin ? fs.readFileSync(0, 'utf8') : readDockerfile(dfPath);
   try {
     return await buildParsed(o, context, text, dfPath);
@@ -104,12 +110,17 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
     if (graph.unusedBuildArgs.length > 0) {
       o.onEvent({ type: 'warning', message: `One or more build-args [${graph.unusedBuildArgs.join(' ')}] were not consumed` });
     }
+    const cache = openCache(ws.root);
+    for (const spec of o.cacheFrom ?? []) {
+      if (spec.type !== 'local') throw new TsbuildError('TSB_NOT_IMPLEMENTED', '--cache-from type=registry is not supported yet');
+      await importCacheLocal(ws.store, cache, spec.location, o.signal);
+    }
     const epoch = sourceDateEpoch(o.sourceDateEpoch);
     const result = await solve<ExecContext>({
       ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
       graph,
       handlers,
-      cache: openCache(ws.root),
+      cache,
       noCache: o.noCache,
       layerAvailable: (l) => ws.store.hasBlob(l.descriptor.digest),
       signal: o.signal,
@@ -137,6 +148,10 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
     const image = await writeImage(ws.store, result.config, result.layers.map((l) => l.descriptor));
     for (const t of o.tags) await ws.store.setRef(t, { mediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: image.manifestBytes.length });
     for (const out of o.outputs) await writeOutput(ws.store, image, o.tags, out, o.signal);
+    for (const spec of o.cacheTo ?? []) {
+      if (spec.type !== 'local') throw new TsbuildError('TSB_NOT_IMPLEMENTED', '--cache-to type=registry is not supported yet');
+      await exportCacheLocal(ws.store, spec.mode === 'max' ? result.allSteps : result.steps, spec.location);
+    }
     return { image, id: image.configDigest, tags: o.tags };
   } finally {
     ws.close();

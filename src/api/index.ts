@@ -7,3 +7,4 @@ export { defaultRoot } from './root.js';
 export type { BuildEvent } from '../solver/index.js';
 export { formatCodeFrame } from '../dockerfile/index.js';
 export { du, prune, type DiskUsage, type PruneOptions } from './prune.js';
+export { parseCacheSpec, exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';

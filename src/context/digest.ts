@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Digest } from '../oci/index.js';
-import { walkSource, type SelectedSource, type SourceRoot } from './select.js';
+import { walkSource, type SelectedSource, type SourceRoot, type WalkFilter } from './select.js';
 
 const CHUNK = 1024 * 1024;
 let buffer: Buffer | undefined;
@@ -24,7 +24,7 @@ export function hashFile(file: string): string {
  * Content digest of selected sources: path, type, mode, owner, size, link target and content of every
  * entry; never mtimes, so touching a file without changing it keeps the digest.
  */
-export function digestSelection(root: SourceRoot, selection: SelectedSource[]): Digest {
+export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}): Digest {
   const h = createHash('sha256');
   for (const sel of selection) {
     h.update(`source\0${sel.rel}\0`);
@@ -34,7 +34,7 @@ export function digestSelection(root: SourceRoot, selection: SelectedSource[]): 
       const link = type === 'l' ? fs.readlinkSync(e.host) : '';
       const content = type === 'f' ? hashFile(e.host) : '';
       h.update(`${e.rel}\0${type}\0${st.mode}\0${root.keepOwner ? `${st.uid}:${st.gid}` : '0:0'}\0${type === 'f' ? st.size : 0}\0${link}\0${content}\n`);
-    });
+    }, filter);
   }
   return `sha256:${h.digest('hex')}` as Digest;
 }

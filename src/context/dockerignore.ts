@@ -1,55 +1,81 @@
 import * as path from 'node:path';
-import { globToRegExp } from './match.js';
+import { TsbuildError } from '../util/index.js';
+import { globToRegExp, validatePattern } from './match.js';
 
-interface Rule { re: RegExp; negate: boolean }
+interface Rule { re: RegExp; negate: boolean; text: string }
 
 /** A compiled .dockerignore: `ignored("a/b")` tells whether a context path is excluded. */
 export interface IgnoreMatcher {
   ignored(rel: string): boolean;
-  /** True when some negation rule could re-include something below `dir` (so the walk must descend). */
+  /** True when some `!` exception could re-include something below excluded `dir` (so the walk must descend). */
   mayIncludeBelow(dir: string): boolean;
   readonly patterns: readonly string[];
 }
 
-/** Parses .dockerignore text with docker's rules: comments, `!` exceptions, `**`, paths cleaned, leading `/` dropped. */
-export function parseDockerignore(text: string): IgnoreMatcher {
-  const patterns: string[] = [];
+/**
+ * Compiles patterns the way moby/patternmatcher does: cleaned, `!` exceptions, `**`; a path matches when
+ * it or one of its parent directories matches, and the last matching rule wins.
+ */
+export function compilePatterns(patterns: readonly string[]): IgnoreMatcher {
   const rules: Rule[] = [];
-  for (let line of text.split(/\r?\n/)) {
-    if (line.startsWith('#')) continue;
-    line = line.trim();
-    if (line === '') continue;
+  const kept: string[] = [];
+  for (const raw of patterns) {
+    let p = raw.trim();
+    if (p === '') continue;
+    p = path.posix.normalize(p).replace(/(.)\/+$/, '$1');
     let negate = false;
-    if (line.startsWith('!')) {
+    if (p.startsWith('!')) {
+      if (p.length === 1) throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', 'illegal exclusion pattern: "!"');
       negate = true;
-      line = line.slice(1).trim();
+      p = p.slice(1);
     }
-    let p = path.posix.normalize(line).replace(/^\/+/, '').replace(/\/+$/, '');
-    if (p === '.' || p === '') p = '**';
-    patterns.push(negate ? `!${p}` : p);
-    rules.push({ re: globToRegExp(p, { doubleStar: true }), negate });
+    validatePattern(p);
+    kept.push(negate ? `!${p}` : p);
+    rules.push({ re: globToRegExp(p, { doubleStar: true }), negate, text: p });
   }
-  const matchesSelfOrParent = (re: RegExp, rel: string) => {
-    if (re.test(rel)) return true;
-    let dir = path.posix.dirname(rel);
-    while (dir !== '.' && dir !== '/') {
-      if (re.test(dir)) return true;
-      dir = path.posix.dirname(dir);
-    }
-    return false;
-  };
+  const exclusions = rules.some((r) => r.negate);
   return {
-    patterns,
+    patterns: kept,
     ignored(rel) {
-      let out = false;
-      for (const r of rules) if (matchesSelfOrParent(r.re, rel)) out = !r.negate;
-      return out;
+      const parents = path.posix.dirname(rel);
+      const dirs = parents === '.' ? [] : parents.split('/');
+      let matched = false;
+      for (const r of rules) {
+        if (r.negate !== matched) continue;
+        let m = r.re.test(rel);
+        for (let i = 0; !m && i < dirs.length; i++) m = r.re.test(dirs.slice(0, i + 1).join('/'));
+        if (m) matched = !r.negate;
+      }
+      return matched;
     },
-    mayIncludeBelow(_dir) {
-      return rules.some((r) => r.negate);
+    // fsutil's walker descends into an excluded directory only when an exception names a path below it.
+    mayIncludeBelow(dir) {
+      if (!exclusions) return false;
+      return rules.some((r) => r.negate && `${r.text}/`.startsWith(`${dir}/`));
     },
   };
 }
 
+/**
+ * Parses .dockerignore text with docker's rules (moby/patternmatcher/ignorefile): `#` comments at the
+ * start of a line, surrounding spaces trimmed, `!` exceptions, paths cleaned, a leading `/` dropped.
+ */
+export function parseDockerignore(text: string): IgnoreMatcher {
+  const patterns: string[] = [];
+  for (let line of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    if (line.startsWith('#')) continue;
+    line = line.trim();
+    if (line === '') continue;
+    const negate = line.startsWith('!');
+    if (negate) line = line.slice(1).trim();
+    if (line.length > 0) {
+      line = path.posix.normalize(line).replace(/(.)\/+$/, '$1');
+      if (line.length > 1 && line.startsWith('/')) line = line.slice(1);
+    }
+    patterns.push(negate ? `!${line}` : line);
+  }
+  return compilePatterns(patterns);
+}
+
 /** A matcher that ignores nothing. */
-export const NO_IGNORE: IgnoreMatcher = parseDockerignore('');
+export const NO_IGNORE: IgnoreMatcher = compilePatterns([]);

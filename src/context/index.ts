@@ -1,4 +1,5 @@
 export * from './dockerignore.js';
 export * from './select.js';
 export * from './digest.js';
-export { globToRegExp, hasGlob } from './match.js';
+export { globToRegExp, goMatch, hasGlob, unescapeGlob, validatePattern } from './match.js';
+export { ignoreFileFor } from './ignorefile.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsbuildError, isErrno, resolveInRoot } from '../util/index.js';
 import type { IgnoreMatcher } from './dockerignore.js';
-import { globToRegExp, hasGlob } from './match.js';
+import { goMatch, hasGlob, unescapeGlob } from './match.js';
 
 /** A directory that COPY reads from: the build context (with .dockerignore) or another stage's rootfs. */
 export interface SourceRoot {
@@ -21,6 +21,8 @@ export interface SelectedSource {
   /** Host path (resolved root-scoped; symlinks in the named path followed inside the root). */
   host: string;
   stat: fs.Stats;
+  /** Set for wildcard matches: the literal directory the wildcard was matched in (for --exclude). */
+  wildcardBase?: string;
 }
 
 /** A file-tree entry below a selected source. */
@@ -35,12 +37,24 @@ function clean(p: string): string {
   return path.posix.normalize(`/${p}`).slice(1).replace(/\/+$/, '');
 }
 
-/** Expands COPY source patterns against a root; every pattern must match something. */
-export function selectSources(root: SourceRoot, patterns: string[]): SelectedSource[] {
+/** Filters applied below a selected source (paths relative to it): COPY --exclude, and --parents' include. */
+export interface WalkFilter {
+  exclude?: IgnoreMatcher;
+  /** Only entries matching (themselves or by a parent) are copied; their parent directories come along. */
+  include?: IgnoreMatcher;
+}
+
+/**
+ * Expands COPY source patterns against a root (Go filepath.Match per component, `..` clamped at the root,
+ * symlinks in the named path followed inside the root). A literal path must exist; a wildcard may match
+ * nothing only with `allowEmptyWildcard` (BuildKit's COPY allows it).
+ */
+export function selectSources(root: SourceRoot, patterns: string[], options: { allowEmptyWildcard?: boolean } = {}): SelectedSource[] {
   const out: SelectedSource[] = [];
   for (const pattern of patterns) {
     const p = clean(pattern);
-    const candidates = hasGlob(p) ? expandGlob(root, p) : [p];
+    const glob = hasGlob(p);
+    const candidates = glob ? expandGlob(root, p) : [p.split('/').map(unescapeGlob).join('/')];
     let matched = 0;
     for (const rel of candidates) {
       if (rel !== '' && root.ignore.ignored(rel) && !root.ignore.mayIncludeBelow(rel)) continue;
@@ -52,10 +66,10 @@ export function selectSources(root: SourceRoot, patterns: string[]): SelectedSou
         if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) continue;
         throw e;
       }
-      out.push({ rel, host, stat });
+      out.push({ rel, host, stat, ...(glob ? { wildcardBase: wildcardBase(p) } : {}) });
       matched++;
     }
-    if (matched === 0) {
+    if (matched === 0 && !(glob && options.allowEmptyWildcard)) {
       throw new TsbuildError('TSB_COPY_SOURCE_MISSING', `"${pattern}": not found in ${root.label}`, {
         hint: root.label === 'build context' ? 'check the path is inside the context directory and not excluded by .dockerignore' : undefined,
       });
@@ -64,48 +78,97 @@ export function selectSources(root: SourceRoot, patterns: string[]): SelectedSou
   return out;
 }
 
+/** The literal directory before the first wildcard component ("" for the root). */
+function wildcardBase(p: string): string {
+  const parts = p.split('/');
+  const i = parts.findIndex(hasGlob);
+  return parts.slice(0, i).join('/');
+}
+
 function expandGlob(root: SourceRoot, pattern: string): string[] {
   let current = [''];
+  let globSeen = false;
   for (const part of pattern.split('/')) {
     const next: string[] = [];
     for (const base of current) {
+      // Before the first wildcard the path is followed like a literal; after it, BuildKit walks without following links.
+      const dirHost = globSeen ? path.join(root.dir, base) : resolveInRoot(root.dir, base, { followFinal: true });
       if (!hasGlob(part)) {
-        next.push(base === '' ? part : `${base}/${part}`);
+        const name = unescapeGlob(part);
+        if (globSeen && !lstatOrUndefined(path.join(dirHost, name))) continue;
+        next.push(base === '' ? name : `${base}/${name}`);
         continue;
       }
-      const re = globToRegExp(part);
+      if (globSeen && !lstatOrUndefined(dirHost)?.isDirectory()) continue;
       let names: string[];
       try {
-        names = fs.readdirSync(resolveInRoot(root.dir, base, { followFinal: true }));
+        names = fs.readdirSync(dirHost);
       } catch (e) {
         if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) continue;
         throw e;
       }
-      for (const n of names.sort()) if (re.test(n)) next.push(base === '' ? n : `${base}/${n}`);
+      for (const n of names.sort()) {
+        const rel = base === '' ? n : `${base}/${n}`;
+        if (goMatch(part, n) && !(root.ignore.ignored(rel) && !root.ignore.mayIncludeBelow(rel))) next.push(rel);
+      }
     }
+    if (hasGlob(part)) globSeen = true;
     current = next;
   }
   return current;
 }
 
-/**
- * Visits a selected source and, for a directory, everything below it in sorted order without following
- * symlinks; paths excluded by the root's ignore rules are skipped.
- */
-export function walkSource(root: SourceRoot, sel: SelectedSource, visit: (e: WalkEntry) => void): void {
-  visit({ rel: '', host: sel.host, stat: sel.stat });
-  if (sel.stat.isDirectory()) walkDir(root, sel.host, sel.rel, '', visit);
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
 }
 
-function walkDir(root: SourceRoot, host: string, rootRel: string, rel: string, visit: (e: WalkEntry) => void): void {
+/**
+ * Visits a selected source and, for a directory, everything below it in sorted order without following
+ * symlinks. Paths excluded by the root's ignore rules or by `filter` are skipped; an excluded directory is
+ * still descended when an exception may re-include something below it, and is then visited just before
+ * the first entry it contains (so the copy can create it).
+ */
+export function walkSource(root: SourceRoot, sel: SelectedSource, visit: (e: WalkEntry) => void, filter: WalkFilter = {}): void {
+  visit({ rel: '', host: sel.host, stat: sel.stat });
+  if (sel.stat.isDirectory()) walkDir(root, sel.host, sel.rel, '', visit, filter, []);
+}
+
+interface Pending { entry: WalkEntry; done: boolean }
+
+function walkDir(root: SourceRoot, host: string, rootRel: string, rel: string, visit: (e: WalkEntry) => void, filter: WalkFilter, pending: Pending[]): void {
   for (const name of fs.readdirSync(host).sort()) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
     const inRoot = rootRel === '' ? childRel : `${rootRel}/${childRel}`;
     const childHost = path.join(host, name);
     const stat = fs.lstatSync(childHost);
-    const ignored = root.ignore.ignored(inRoot);
-    if (ignored && !(stat.isDirectory() && root.ignore.mayIncludeBelow(inRoot))) continue;
-    if (!ignored) visit({ rel: childRel, host: childHost, stat });
-    if (stat.isDirectory()) walkDir(root, childHost, rootRel, childRel, visit);
+    const isDir = stat.isDirectory();
+    let included = true;
+    let descend = isDir;
+    if (root.ignore.ignored(inRoot)) {
+      included = false;
+      descend &&= root.ignore.mayIncludeBelow(inRoot);
+    }
+    if (filter.include && !filter.include.ignored(childRel)) included = false;
+    if (filter.exclude?.ignored(childRel)) {
+      included = false;
+      descend &&= filter.exclude.mayIncludeBelow(childRel);
+    }
+    const entry = { rel: childRel, host: childHost, stat };
+    if (included) {
+      for (const p of pending) {
+        if (!p.done) visit(p.entry);
+        p.done = true;
+      }
+      visit(entry);
+    }
+    if (!descend) continue;
+    if (!included) pending.push({ entry, done: false });
+    walkDir(root, childHost, rootRel, childRel, visit, filter, pending);
+    if (!included) pending.pop();
   }
 }

@@ -30,7 +30,7 @@ export class LayerApplier implements TarVisitor {
   private whiteout: string | undefined;
   private whiteoutLinks = 0;
 
-  constructor(root: string, private readonly mode: 'overlay' | 'flatten') {
+  constructor(root: string, private readonly mode: 'overlay' | 'flatten' | 'plain') {
     const touched = mode === 'flatten' ? new Set<string>() : undefined;
     this.touched = touched;
     this.scope = new ScopedRoot(root, touched && ((rel) => void touched.add(rel)));
@@ -45,7 +45,7 @@ export class LayerApplier implements TarVisitor {
       return;
     }
     const base = parts[parts.length - 1]!;
-    if (base.startsWith(WH)) return this.whiteoutEntry(h, parts.slice(0, -1), base);
+    if (base.startsWith(WH) && this.mode !== 'plain') return this.whiteoutEntry(h, parts.slice(0, -1), base);
     const parent = this.scope.resolveDir(parts.slice(0, -1), true, h.name)!;
     const rel = joinRel(parent, base);
     const host = this.scope.host(rel);

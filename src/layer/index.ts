@@ -15,8 +15,12 @@ export { listLayerEntries, type LayerEntry } from './list.js';
 export type { EntryType } from './tar-format.js';
 
 export interface ApplyLayerOptions {
-  /** 'overlay': destDir is a fresh snapshot, whiteouts become overlay whiteouts; 'flatten': apply on top of a tree. */
-  mode: 'overlay' | 'flatten';
+  /**
+   * 'overlay': destDir is a fresh snapshot, whiteouts become overlay whiteouts; 'flatten': apply on top of a
+   * tree, whiteouts delete; 'plain': like flatten, but `.wh.*` entries are ordinary files (docker's ADD of a
+   * user tarball).
+   */
+  mode: 'overlay' | 'flatten' | 'plain';
   signal?: AbortSignal;
 }
 

@@ -66,5 +66,5 @@ export async function isArchive(file: string): Promise<boolean> {
 export async function extractArchive(file: string, hostDest: string): Promise<void> {
   const kind = sniff(readHead(file, 512));
   if (kind === undefined) throw new Error(`${file} is not an archive`);
-  await applyLayer(decompress(file, kind === 'gzip' ? 'tar' : kind), hostDest, { mode: 'flatten' });
+  await applyLayer(decompress(file, kind === 'gzip' ? 'tar' : kind), hostDest, { mode: 'plain' });
 }

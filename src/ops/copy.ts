@@ -1,22 +1,55 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NO_IGNORE, digestSelection, selectSources, walkSource, type SelectedSource, type SourceRoot } from '../context/index.js';
+import {
+  NO_IGNORE, compilePatterns, digestSelection, selectSources,
+  type SelectedSource, type SourceRoot, type WalkFilter,
+} from '../context/index.js';
 import type { CopyOp } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
-import { resolveUser } from '../runtime/index.js';
-import { TsbuildError, isErrno, mkdirAllInRoot, resolveInRoot } from '../util/index.js';
+import { TsbuildError, readFileInRoot } from '../util/index.js';
 import { extractArchive, isArchive } from './archive.js';
+import { parseChmod } from './copy-chmod.js';
+import { copyEntry, placeSource, type CopyOptions, type Owner } from './copy-tree.js';
+import { download, type Download } from './fetch.js';
 import { viewLayers, withWritableLayer } from './layers.js';
-import type { ExecContext, OpHandler } from './types.js';
+import type { ExecContext, OpHandler, StepInput } from './types.js';
 
-interface Owner { uid: number; gid: number }
+const isHttp = (s: string) => /^https?:\/\//.test(s);
 
-/** Resolves `--chown=user[:group]` against the destination rootfs; without a group, gid = uid (docker's rule). */
+function lookup(file: Buffer | undefined, name: string): string[] | undefined {
+  for (const line of (file?.toString('utf8') ?? '').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name) return f;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves `--chown=user[:group]` as BuildKit does: "root" or a number is an id (a numeric user alone gives
+ * gid = uid); a user name gives its uid and primary gid from the rootfs' /etc/passwd; a group name its gid
+ * from /etc/group. Unlike BuildKit's code (which silently falls back to 0), and as its reference documents,
+ * an unknown name fails.
+ */
 export function resolveChown(rootfs: string, spec: string): Owner {
   const [u = '', g] = spec.split(':', 2);
-  const uid = /^\d+$/.test(u) ? Number(u) : resolveUser(rootfs, u).uid;
-  if (g === undefined || g === '') return { uid, gid: uid };
-  return { uid, gid: /^\d+$/.test(g) ? Number(g) : resolveUser(rootfs, `${/^\d+$/.test(u) ? 'root' : u}:${g}`).gid };
+  const id = (s: string) => (s === 'root' ? 0 : /^\d+$/.test(s) ? Number(s) : undefined);
+  let uid = id(u);
+  let gid = uid;
+  if (uid === undefined) {
+    const entry = lookup(readFileInRoot(rootfs, '/etc/passwd'), u);
+    if (!entry) throw new TsbuildError('TSB_USER_UNKNOWN', `unable to find user ${u}: no matching entries in passwd file`);
+    uid = Number(entry[2]);
+    gid = Number(entry[3]);
+  }
+  if (g !== undefined && g !== '') {
+    gid = id(g);
+    if (gid === undefined) {
+      const entry = lookup(readFileInRoot(rootfs, '/etc/group'), g);
+      if (!entry) throw new TsbuildError('TSB_USER_UNKNOWN', `unable to find group ${g}: no matching entries in group file`);
+      gid = Number(entry[2]);
+    }
+  }
+  return { uid, gid: gid! };
 }
 
 async function withSourceRoot<T>(op: CopyOp, ctx: ExecContext, fn: (root: SourceRoot) => Promise<T>): Promise<T> {
@@ -31,99 +64,105 @@ async function withSourceRoot<T>(op: CopyOp, ctx: ExecContext, fn: (root: Source
   }
 }
 
+/** One local source as BuildKit's llb.Copy sees it: what to copy, how to filter it. */
+interface LocalItem { sel: SelectedSource; filter: WalkFilter; name: string }
+
+/** Expands the local (non-URL) sources of a COPY/ADD: wildcards, --parents pivots, --exclude. */
+function localItems(root: SourceRoot, op: CopyOp): LocalItem[] {
+  const exclude = op.exclude?.length ? compilePatterns(op.exclude) : undefined;
+  const out: LocalItem[] = [];
+  for (const src of op.sources.filter((s) => !(op.add && isHttp(s)))) {
+    if (op.parents) {
+      const cut = src.indexOf('/./');
+      const pivot = cut < 0 ? '/' : src.slice(0, cut);
+      const pattern = path.posix.normalize(`/${cut < 0 ? src : src.slice(cut + 3)}`).slice(1);
+      const [sel] = selectSources(root, [pivot]);
+      if (!/[*?[]/.test(pivot + pattern)) selectSources(root, [path.posix.join(pivot, pattern)]);
+      out.push({ sel: sel!, filter: { include: compilePatterns([pattern === '' ? '**' : pattern]), ...(exclude ? { exclude } : {}) }, name: '' });
+      continue;
+    }
+    for (const sel of selectSources(root, [src], { allowEmptyWildcard: true })) {
+      if (exclude && sel.wildcardBase !== undefined) {
+        const rel = sel.wildcardBase === '' ? sel.rel : sel.rel.slice(sel.wildcardBase.length + 1);
+        if (exclude.ignored(rel)) continue;
+      }
+      out.push({ sel, filter: exclude ? { exclude } : {}, name: path.posix.basename(sel.rel) || '/' });
+    }
+  }
+  return out;
+}
+
+async function urlDownloads(op: CopyOp, ctx: ExecContext): Promise<Download[]> {
+  if (!op.add) return [];
+  return Promise.all(op.sources.filter(isHttp).map((u) => download(ctx.session, u, op.checksum, ctx.signal)));
+}
+
 export const copyHandler: OpHandler<CopyOp> = {
   async cacheKey(op, input, ctx) {
     const { from, ...rest } = op;
     const source = from.kind === 'context'
-      ? await withSourceRoot(op, ctx, async (root) => digestSelection(root, selectSources(root, op.sources)))
+      ? await withSourceRoot(op, ctx, async (root) => {
+        const parts = localItems(root, op).map((i) => digestSelection(root, [i.sel], i.filter));
+        return sha256(JSON.stringify(parts));
+      })
       : from.kind === 'stage' ? await ctx.stageKey(from.stage) : from.image.id;
-    return sha256(JSON.stringify(['copy/v2', input.parentKey, rest, from.kind, source]));
+    const urls = (await urlDownloads(op, ctx)).map((d) => [d.digest, d.mtime?.getTime() ?? null]);
+    return sha256(JSON.stringify(['copy/v3', input.parentKey, rest, from.kind, source, urls]));
   },
-  exec(op, input, ctx) {
+  async exec(op, input, ctx) {
+    const urls = await urlDownloads(op, ctx);
     return withSourceRoot(op, ctx, async (root) => {
-      const selection = selectSources(root, op.sources);
-      return withWritableLayer(ctx, input.layers, (rootfs) => copyInto(rootfs, root, selection, op), { keepEmpty: true });
+      const items = localItems(root, op);
+      const owner = await ownerFor(op, input, ctx);
+      const lowers = op.link ? [] : input.layers;
+      return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true });
     });
   },
 };
 
-async function copyInto(rootfs: string, root: SourceRoot, selection: SelectedSource[], op: CopyOp): Promise<void> {
-  const dirSyntax = /(^|\/)\.?$/.test(op.dest) || op.dest.endsWith('/');
-  const dest = path.posix.resolve(op.cwd, op.dest);
-  if (selection.length > 1 && !dirSyntax) {
-    throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', `When using ${op.add ? 'ADD' : 'COPY'} with more than one source file, the destination must be a directory and end with a /`);
-  }
-  const owner = op.chown !== undefined ? resolveChown(rootfs, op.chown) : undefined;
-  const mode = op.chmod !== undefined ? parseInt(op.chmod, 8) : undefined;
-  const created = owner ?? { uid: 0, gid: 0 };
-  for (const sel of selection) {
-    if (sel.stat.isDirectory()) {
-      copyTree(rootfs, root, sel, dest, { owner, mode, created });
-    } else if (op.add && root.label === 'build context' && sel.stat.isFile() && (await isArchive(sel.host))) {
-      const hostDest = mkdirAllInRoot(rootfs, dest, created);
-      await extractArchive(sel.host, hostDest);
-    } else {
-      const existing = resolveInRoot(rootfs, dest, { followFinal: true });
-      const intoDir = dirSyntax || isDir(existing);
-      const target = intoDir ? path.posix.join(dest, path.posix.basename(sel.rel || sel.host)) : dest;
-      mkdirAllInRoot(rootfs, path.posix.dirname(target), created);
-      copyTree(rootfs, root, sel, target, { owner, mode, created });
-    }
-  }
-}
-
-function isDir(p: string): boolean {
+/** With --link the copy runs on an empty tree; names in --chown are still looked up in the parent's rootfs. */
+async function ownerFor(op: CopyOp, input: StepInput, ctx: ExecContext): Promise<Owner | undefined> {
+  if (!op.link || op.chown === undefined) return undefined;
+  const view = await viewLayers(ctx, input.layers);
   try {
-    return fs.statSync(p).isDirectory();
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return false;
-    throw e;
+    return resolveChown(view.path, op.chown);
+  } finally {
+    view.release();
   }
 }
 
-interface CopyOptions { owner: Owner | undefined; mode: number | undefined; created: Owner }
+interface Inputs { items: LocalItem[]; urls: Download[]; owner: Owner | undefined }
 
-/** Copies a selected source (file, link or directory contents) to `dest` inside rootfs, root-scoped. */
-function copyTree(rootfs: string, root: SourceRoot, sel: SelectedSource, dest: string, o: CopyOptions): void {
-  const dirTimes: Array<[string, fs.Stats]> = [];
-  walkSource(root, sel, (e) => {
-    const target = e.rel === '' ? dest : path.posix.join(dest, e.rel);
-    if (e.rel === '' && e.stat.isDirectory()) {
-      const existed = isDir(resolveInRoot(rootfs, target, { followFinal: true }));
-      const host = mkdirAllInRoot(rootfs, target, o.created);
-      if (!existed) {
-        applyMeta(host, e.stat, root, o);
-        dirTimes.push([host, e.stat]);
-      }
-      return;
+async function copyInto(rootfs: string, ctx: ExecContext, root: SourceRoot, inp: Inputs, op: CopyOp): Promise<void> {
+  const dest = path.posix.resolve('/', op.cwd, op.dest);
+  const dirSyntax = op.dest === '.' || op.dest.endsWith('/') || op.dest.endsWith('/.');
+  const chmod = op.chmod !== undefined ? parseChmod(op.chmod) : undefined;
+  const o: CopyOptions = { owner: inp.owner, chmod, keepOwner: root.keepOwner, inodes: new Map() };
+  const place = { rootfs, dest, dirSyntax };
+  for (const item of inp.items) {
+    const { sel } = item;
+    if (op.add && root.label === 'build context' && sel.stat.isFile() && (await isArchive(sel.host))) {
+      const scratch = ctx.session.tempDir('unpack');
+      await extractArchive(sel.host, scratch);
+      const st = fs.lstatSync(scratch);
+      // The archive's entries keep their owners unless --chown is given; --chmod does not apply (BuildKit's unpack).
+      placeSource(place, { host: scratch, stat: st, name: '', dirContents: true, walk: { root: { ...root, dir: scratch, ignore: NO_IGNORE }, filter: {} } },
+        { ...o, chmod: undefined, keepOwner: true }, { forceDir: true });
+      continue;
     }
-    const host = resolveInRoot(rootfs, target);
-    const st = e.stat;
-    let existing: fs.Stats | undefined;
-    try {
-      existing = fs.lstatSync(host);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
+    placeSource(place, { host: sel.host, stat: sel.stat, name: item.name, dirContents: true, walk: { root, filter: item.filter, sel } }, o);
+  }
+  for (const d of inp.urls) {
+    const st = fs.statSync(d.file);
+    copyEntry.file(place, { host: d.file, stat: st, name: d.name, mode: 0o600, mtime: d.mtime ?? new Date(0) }, o);
+  }
+  if (op.heredocs?.length) {
+    const dir = ctx.session.tempDir('heredoc');
+    for (const [i, h] of op.heredocs.entries()) {
+      const file = path.join(dir, String(i));
+      fs.writeFileSync(file, h.content, { mode: 0o644 });
+      const st = fs.statSync(file);
+      copyEntry.file(place, { host: file, stat: st, name: path.posix.basename(h.name), mode: 0o644, mtime: new Date(0) }, o);
     }
-    if (st.isDirectory()) {
-      if (existing && !existing.isDirectory()) fs.unlinkSync(host);
-      if (!existing || !existing.isDirectory()) fs.mkdirSync(host);
-      applyMeta(host, st, root, o);
-      dirTimes.push([host, st]);
-      return;
-    }
-    if (existing) fs.rmSync(host, { recursive: true, force: true });
-    if (st.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(e.host), host);
-    else if (st.isFile()) fs.copyFileSync(e.host, host, fs.constants.COPYFILE_EXCL);
-    else return; // sockets, fifos and devices are not copied
-    applyMeta(host, st, root, o);
-    fs.lutimesSync(host, st.atime, st.mtime);
-  });
-  for (const [host, st] of dirTimes.reverse()) fs.lutimesSync(host, st.atime, st.mtime);
-}
-
-function applyMeta(host: string, st: fs.Stats, root: SourceRoot, o: CopyOptions): void {
-  const owner = o.owner ?? (root.keepOwner ? { uid: st.uid, gid: st.gid } : { uid: 0, gid: 0 });
-  fs.lchownSync(host, owner.uid, owner.gid);
-  if (!st.isSymbolicLink()) fs.chmodSync(host, o.mode ?? st.mode & 0o7777);
+  }
 }

@@ -10,6 +10,13 @@ export interface StageResult {
   key: Digest;
   layers: LayerInfo[];
   config: ImageConfig;
+  /** Every step record this stage used or made, with its key (for cache export; mode=min). */
+  steps: Array<{ key: Digest; record: CacheRecord }>;
+}
+
+/** The target's result plus every step record of the build (for cache export with mode=max). */
+export interface SolveResult extends StageResult {
+  allSteps: Array<{ key: Digest; record: CacheRecord }>;
 }
 
 export interface StepInput { parentKey: Digest; layers: LayerInfo[] }
@@ -52,7 +59,7 @@ export interface SolveOptions<C> {
 }
 
 /** Solves every planned stage (independent stages concurrently) and returns the target's result. */
-export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
+export async function solve<C>(o: SolveOptions<C>): Promise<SolveResult> {
   const results = new Map<number, Promise<StageResult>>();
   const byIndex = new Map(o.graph.stages.map((s) => [s.index, s]));
   const solveStage = (i: number): Promise<StageResult> => {
@@ -151,9 +158,11 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
     }
     o.emit({ type: 'stage.base', stage: stage.index, label: stageLabel(stage) });
     const created = new Map<Step, { created: string; empty: boolean }>();
+    const steps: StageResult['steps'] = stage.base.kind === 'stage' ? [...(await solveStage(stage.base.stage)).steps] : [];
     for (const [n, step] of stage.steps.entries()) {
       const label = `${stageLabel(stage)} ${n + 1}/${stage.steps.length}`;
       const { key: k, record } = await runStep(step, { parentKey: key, layers }, label);
+      steps.push({ key: k, record });
       if (record.layer) layers.push(record.layer);
       created.set(step, { created: record.created, empty: !record.layer });
       key = k;
@@ -171,11 +180,14 @@ export async function solve<C>(o: SolveOptions<C>): Promise<StageResult> {
       history.push(entry);
     }
     const config: ImageConfig = { ...stage.config, created: when, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) }, history };
-    return { key, layers, config };
+    return { key, layers, config, steps };
   }
 
   for (const s of o.graph.stages) solveStage(s.index).catch(() => {});
-  return solveStage(o.graph.target);
+  const target = await solveStage(o.graph.target);
+  const all = new Map<string, { key: Digest; record: CacheRecord }>();
+  for (const s of o.graph.stages) for (const st of (await solveStage(s.index)).steps) all.set(st.key, st);
+  return { ...target, allSteps: [...all.values()] };
 }
 
 function stageLabel(stage: PlannedStage): string {
