@@ -83,10 +83,13 @@ export function busyboxRootfsTar(): string {
   return busyboxTar;
 }
 
-/** A new store root with busybox:latest imported. */
-export function storeWithBusybox(): string {
+/**
+ * A new store root with busybox:latest imported. `sameBase` imports with a fixed SOURCE_DATE_EPOCH, so
+ * every such store has the byte-identical base image (as stores that pulled the same image would).
+ */
+export function storeWithBusybox(options: { sameBase?: boolean } = {}): string {
   const root = tempDir('tsb-store-');
-  const r = tsbuild(root, ['import', busyboxRootfsTar(), 'busybox:latest']);
+  const r = tsbuild(root, ['import', busyboxRootfsTar(), 'busybox:latest'], options.sameBase ? { env: { SOURCE_DATE_EPOCH: '1700000000' } } : {});
   if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
   return root;
 }
