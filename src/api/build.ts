@@ -9,7 +9,7 @@ import { handlers, type ExecContext, type SecretSource } from '../ops/index.js';
 import { solve, type BuildEvent } from '../solver/index.js';
 import { TsbuildError, isErrno, readFileIfExists } from '../util/index.js';
 import { digestHex } from '../oci/index.js';
-import { baseImage, openWorkspace } from './env.js';
+import { baseImage, openWorkspace, type PullPolicy } from './env.js';
 import { writeOutput, type OutputSpec } from './output.js';
 import { exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
 
@@ -35,6 +35,8 @@ export interface BuildOptions {
   ssh?: Map<string, string[]>;
   /** Reproducible output: clamp times to this epoch (seconds); default $SOURCE_DATE_EPOCH. */
   sourceDateEpoch?: number;
+  /** `--pull` (always) or the default (pull a missing base image); 'never' works offline. */
+  pull?: PullPolicy;
   /** `--cache-from`: caches to read before the build. */
   cacheFrom?: CacheSpec[];
   /** `--cache-to`: where to write this build's step cache afterwards. */
@@ -105,7 +107,12 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
       buildArgs: o.buildArgs,
       target: o.target,
       network: o.network,
-      resolveImage: (name, loc) => baseImage(ws.store, name, loc),
+      resolveImage: (name, loc) =>
+        baseImage(ws.store, name, loc, {
+          pull: o.pull ?? 'missing',
+          signal: o.signal,
+          onProgress: (p) => o.onEvent({ type: 'pull.progress', ref: p.ref, digest: p.digest, current: p.current, total: p.total, done: p.status === 'done' || p.status === 'exists', exists: p.status === 'exists' }),
+        }),
     });
     if (graph.unusedBuildArgs.length > 0) {
       o.onEvent({ type: 'warning', message: `One or more build-args [${graph.unusedBuildArgs.join(' ')}] were not consumed` });

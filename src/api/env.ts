@@ -3,6 +3,8 @@ import { emptyTrash, recoverSessions, openSession, Snapshotter, type Session } f
 import { killContainer, deleteContainer } from '../runtime/index.js';
 import { openStore, cleanTemp, type Store } from '../store/index.js';
 import { resolveImage, type StoredImage } from '../image/index.js';
+import type { BlobProgress } from '../registry/index.js';
+import type { PullOptions } from './registry.js';
 import type { BaseImage, LayerInfo } from '../graph/index.js';
 import { TsbuildError, type SourceLocation } from '../util/index.js';
 import { ensureSnapshots } from '../ops/index.js';
@@ -41,21 +43,47 @@ export function imageLayers(img: StoredImage): LayerInfo[] {
   return img.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i]! }));
 }
 
-/** Looks up a base image in the store for FROM / COPY --from. */
-export async function baseImage(store: Store, name: string, loc?: SourceLocation): Promise<BaseImage> {
+/** How FROM finds images: from the store, pulling when missing (default), always pulling, or never. */
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+export interface BaseImageOptions {
+  pull?: PullPolicy;
+  signal?: AbortSignal;
+  onProgress?: (p: BlobProgress & { ref: string }) => void;
+}
+
+/** Looks up a base image for FROM / COPY --from: the store first, then the registry (as docker build does). */
+export async function baseImage(store: Store, name: string, loc?: SourceLocation, o: BaseImageOptions = {}): Promise<BaseImage> {
+  const policy = o.pull ?? 'missing';
+  const toBase = (img: StoredImage): BaseImage => ({ id: img.digest, name, config: img.config, layers: imageLayers(img) });
+  if (policy !== 'always') {
+    try {
+      return toBase(await resolveImage(store, name));
+    } catch (e) {
+      if (!(e instanceof TsbuildError && e.code === 'TSB_IMAGE_NOT_FOUND') || policy === 'never') throw notFound(name, loc, e);
+    }
+  }
+  const { pullImage } = await import('./registry.js');
   try {
-    const img = await resolveImage(store, name);
-    return { id: img.digest, name, config: img.config, layers: imageLayers(img) };
+    const pullOptions: PullOptions = {};
+    if (o.signal) pullOptions.signal = o.signal;
+    if (o.onProgress) pullOptions.onProgress = (p) => o.onProgress!({ ...p, ref: name });
+    return toBase(await pullImage(store.root, name, pullOptions));
   } catch (e) {
-    if (e instanceof TsbuildError && e.code === 'TSB_IMAGE_NOT_FOUND') {
-      throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `base image "${name}" not found in the local store`, {
-        location: loc,
-        hint: `make it with "tsbuild import ROOTFS.tar ${name}" or "tsbuild load -i FILE"`,
-        cause: e,
-      });
+    if (e instanceof TsbuildError && ['TSB_IMAGE_NOT_FOUND', 'TSB_NETWORK', 'TSB_REGISTRY_AUTH', 'TSB_REFERENCE_INVALID'].includes(e.code)) {
+      throw notFound(name, loc, e, e.message);
     }
     throw e;
   }
+}
+
+function notFound(name: string, loc: SourceLocation | undefined, cause: unknown, pullError?: string): TsbuildError {
+  const where = pullError === undefined ? 'in the local store' : `in the local store, and pulling it failed: ${pullError}`;
+  return new TsbuildError('TSB_IMAGE_NOT_FOUND', `base image "${name}" not found ${where}`, {
+    location: loc,
+    hint: `make it with "tsbuild import ROOTFS.tar ${name}", "tsbuild load -i FILE" or "tsbuild pull ${name}"`,
+    cause,
+  });
 }
 
 /**
