@@ -10,11 +10,13 @@ import { REPO } from './helpers/env.js';
  * - snapshot imports oci for the Digest type of layer ids;
  * - image imports store: an image view reads its blobs from the store;
  * - cli imports util for TsbuildError (the one error type it renders).
+ * - lint (Dockerfile build checks) reads the typed dockerfile model; api exposes it (api may import anything).
  */
 const ALLOWED: Record<string, string[]> = {
   util: [],
   oci: [],
   dockerfile: [],
+  lint: ['dockerfile'],
   sys: [],
   graph: ['dockerfile', 'oci'],
   solver: ['graph', 'cache', 'oci'],

@@ -12,6 +12,7 @@ import { digestHex } from '../oci/index.js';
 import { baseImage, openWorkspace, type PullPolicy } from './env.js';
 import { writeOutput, type OutputSpec } from './output.js';
 import { exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
+import { lintDockerfile } from './lint.js';
 
 export interface BuildOptions {
   root: string;
@@ -100,6 +101,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
 async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, dfPath: string): Promise<BuildResult> {
   const dockerfile = parseDockerfile(text, dfPath);
+  for (const w of lintDockerfile(dockerfile)) {
+    o.onEvent({ type: 'warning', message: w.message, rule: w.rule, description: w.description, location: w.location });
+  }
   const ws = openWorkspace(o.root);
   try {
     const graph = await planBuild({

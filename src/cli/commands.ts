@@ -1,13 +1,21 @@
 import * as api from '../api/index.js';
 import { TsbuildError } from '../util/index.js';
 import { all, flag, opt, parseArgs, type OptionSpec } from './args.js';
-import { formatSize, plainProgress } from './render.js';
+import { runBuild } from './build.js';
+import { formatSize } from './render.js';
 
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
   root: string;
   signal: AbortSignal;
+  /** stderr is a terminal (progress and colour follow it); its size. */
+  errIsTTY?: boolean;
+  columns?: number;
+  rows?: number;
+  env?: NodeJS.ProcessEnv;
+  /** `--debug`: errors with their stack and cause chain. */
+  debug?: boolean;
 }
 
 const BUILD_OPTIONS: OptionSpec[] = [
@@ -23,6 +31,15 @@ const BUILD_OPTIONS: OptionSpec[] = [
   { long: 'label', value: true, multiple: true },
   { long: 'secret', value: true, multiple: true },
   { long: 'ssh', value: true, multiple: true },
+  { long: 'check' },
+  { long: 'call', value: true },
+  { long: 'iidfile', value: true },
+  { long: 'metadata-file', value: true },
+  { long: 'debug' },
+  { long: 'pull' },
+  { long: 'cache-to', value: true, multiple: true },
+  { long: 'cache-from', value: true, multiple: true },
+  { long: 'source-date-epoch', value: true },
 ];
 
 function keyValues(items: string[], what: string): Record<string, string> {
@@ -53,7 +70,6 @@ function one(positionals: string[], usage: string, count = 1): string[] {
 export async function buildCommand(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, BUILD_OPTIONS);
   const [context] = one(p.positionals, 'build [OPTIONS] PATH');
-  const quiet = flag(p, 'quiet');
   const opts: api.BuildOptions = {
     root: io.root,
     contextDir: context!,
@@ -62,24 +78,32 @@ export async function buildCommand(argv: string[], io: Io): Promise<number> {
     noCache: flag(p, 'no-cache'),
     network: network(opt(p, 'network')),
     outputs: all(p, 'output').map(api.parseOutput),
-    onEvent: quiet ? () => {} : plainProgress(io.err),
+    onEvent: () => {},
     signal: io.signal,
     labels: keyValues(all(p, 'label'), 'label'),
     secrets: new Map(all(p, 'secret').map(api.parseSecret)),
     ssh: new Map(all(p, 'ssh').map(api.parseSsh)),
+    cacheTo: all(p, 'cache-to').map((v) => api.parseCacheSpec(v, 'to')),
+    cacheFrom: all(p, 'cache-from').map((v) => api.parseCacheSpec(v, 'from')),
   };
+  if (flag(p, 'pull')) opts.pull = 'always';
+  const epoch = opt(p, 'source-date-epoch');
+  if (epoch !== undefined) {
+    if (!/^\d+$/.test(epoch)) throw new TsbuildError('TSB_USAGE', `--source-date-epoch wants seconds since 1970, not "${epoch}"`);
+    opts.sourceDateEpoch = Number(epoch);
+  }
   const file = opt(p, 'file');
   if (file !== undefined) opts.dockerfile = file;
   const target = opt(p, 'target');
   if (target !== undefined) opts.target = target;
-  const started = Date.now();
-  const r = await api.build(opts);
-  if (quiet) io.out(`${r.id}\n`);
-  else {
-    io.err(` => built ${r.id} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
-    for (const t of r.tags) io.err(` => naming to ${t}\n`);
-  }
-  return 0;
+  return runBuild(opts, {
+    quiet: flag(p, 'quiet'),
+    progress: opt(p, 'progress'),
+    call: flag(p, 'check') ? 'check' : opt(p, 'call'),
+    iidfile: opt(p, 'iidfile'),
+    metadataFile: opt(p, 'metadata-file'),
+    debug: flag(p, 'debug') || io.debug === true,
+  }, io);
 }
 
 /** tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...] */
@@ -209,5 +233,12 @@ export async function loadCommand(argv: string[], io: Io): Promise<number> {
   const input = opt(p, 'input');
   if (!input) throw new TsbuildError('TSB_USAGE', 'load needs -i FILE', { hint: 'usage: tsbuild load -i FILE' });
   for (const n of await api.load(io.root, input)) io.out(`Loaded image: ${n}\n`);
+  return 0;
+}
+
+/** tsbuild completion bash|zsh */
+export async function completionCommand(argv: string[], io: Io): Promise<number> {
+  const { completionScript } = await import('./completion.js');
+  io.out(completionScript(parseArgs(argv, []).positionals[0]));
   return 0;
 }

@@ -1,6 +1,9 @@
 import { defaultRoot } from '../api/root.js';
 import { TsbuildError } from '../util/index.js';
 import type { Io } from './commands.js';
+import { exitCodeFor } from './exit.js';
+
+export { exitCodeFor };
 
 const HELP = `Usage: tsbuild [--root DIR] COMMAND [OPTIONS]
 
@@ -19,6 +22,13 @@ Commands:
       --label K=V               Add a label to the image (repeatable)
       --secret id=ID,src=PATH|env=VAR   Expose a secret to RUN --mount=type=secret
       --ssh default|ID[=SOCKET|KEY]     Expose an ssh agent or keys to RUN --mount=type=ssh
+      --progress auto|tty|plain|json|quiet   Progress output (default auto; $TSBUILD_PROGRESS)
+      --check                   Run the Dockerfile build checks only
+      --call outline|targets|check      Describe the Dockerfile instead of building
+      --iidfile FILE, --metadata-file FILE  Write the image ID / build result JSON
+      --pull                    Always pull base images (default: when missing)
+      --cache-to / --cache-from type=local,dest=|src=DIR   Export / import the step cache
+      --source-date-epoch S     Reproducible output (default $SOURCE_DATE_EPOCH)
   run [OPTIONS] IMAGE [CMD...]  Run a command in a new container (--rm -i -t -e K=V --entrypoint -u -w --network)
   images [-q]                 List images
   tag SOURCE TARGET           Add a name to an image
@@ -28,42 +38,84 @@ Commands:
   import FILE|- NAME          Make a one-layer image from a root filesystem tar
   save -o FILE IMAGE...       Write images to a docker-archive tar
   load -i FILE                Load a docker-archive or OCI archive
+  pull NAME / push NAME...    Pull from / push to a registry
+  login [REGISTRY] / logout   Store or forget registry credentials (~/.docker/config.json)
+  du                          Show disk usage: images, build cache, snapshots
+  prune [--all]               Remove build cache and unreferenced blobs and snapshots
+  completion bash|zsh         Print a shell completion script
+  help [COMMAND]              Show help for a command (also: tsbuild COMMAND --help)
 
 Global options:
   --root DIR                  Store location (default $TSBUILD_ROOT or /var/lib/tsbuild)
+  --debug                     Show stack traces and error causes
   -h, --help                  Show this help
   --version                   Show the version
 `;
 
-type CommandName = 'build' | 'run' | 'images' | 'tag' | 'rmi' | 'inspect' | 'history' | 'import' | 'save' | 'load';
-const COMMANDS = new Set<string>(['build', 'run', 'images', 'tag', 'rmi', 'inspect', 'history', 'import', 'save', 'load']);
+type Command = (argv: string[], io: Io) => Promise<number>;
+type Module = Record<string, unknown>;
+const core = () => import('./commands.js') as Promise<Module>;
+const registry = () => import('./registry-commands.js') as Promise<Module>;
+const housekeeping = () => import('./housekeeping-commands.js') as Promise<Module>;
 
-/** Loads a command's code on demand, so `--help` and `--version` stay at node's start-up floor. */
-async function command(name: CommandName): Promise<(argv: string[], io: Io) => Promise<number>> {
-  const c = await import('./commands.js');
-  return c[`${name}Command`];
+/** Each command and the module that holds it, loaded on demand so `--help` and `--version` stay at node's floor. */
+const LOADERS: Record<string, () => Promise<Module>> = {
+  build: core, run: core, images: core, tag: core, rmi: core, inspect: core, history: core, import: core, save: core, load: core, completion: core,
+  pull: registry, push: registry, login: registry, logout: registry,
+  du: housekeeping, prune: housekeeping,
+};
+type CommandName = keyof typeof LOADERS;
+const COMMANDS = new Set<string>(Object.keys(LOADERS));
+
+async function command(name: CommandName): Promise<Command> {
+  const m = await LOADERS[name]!();
+  return m[`${name}Command`] as Command;
 }
 
-/** Exit code for an error: 2 usage, 125 a container could not start, 130 cancelled, else 1. */
-export function exitCodeFor(e: unknown): number {
-  if (!(e instanceof TsbuildError)) return 1;
-  if (e.code === 'TSB_USAGE') return 2;
-  if (e.code === 'TSB_CONTAINER_START' || e.code === 'TSB_RUNTIME_UNAVAILABLE') return 125;
-  if (e.code === 'TSB_CANCELLED') return 130;
-  return 1;
+/** `-h`/`--help` among a command's own options (for run: only before the image, the rest is the container's). */
+function wantsHelp(name: string, rest: string[]): boolean {
+  for (const a of rest) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+    if (name === 'run' && !a.startsWith('-')) return false;
+  }
+  return false;
+}
+
+async function printHelp(name: string | undefined): Promise<number> {
+  if (name === undefined) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { commandHelp } = await import('./help.js');
+  const text = commandHelp(name);
+  if (text === undefined) throw new TsbuildError('TSB_USAGE', `unknown help topic "${name}"`, { hint: 'run tsbuild --help' });
+  process.stdout.write(text);
+  return 0;
 }
 
 /** Runs the CLI with argv (without node and script); resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let root = defaultRoot();
   const args = [...argv];
-  while (args[0] === '--root' || args[0]?.startsWith('--root=')) {
+  let debug = process.env.TSBUILD_DEBUG === '1' || process.env.TSBUILD_DEBUG === 'true';
+  while (args[0] === '--root' || args[0]?.startsWith('--root=') || args[0] === '--debug') {
     const a = args.shift()!;
-    root = a.includes('=') ? a.slice(7) : args.shift() ?? '';
+    if (a === '--debug') debug = true;
+    else root = a.includes('=') ? a.slice(7) : args.shift() ?? '';
   }
   const first = args[0];
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-    process.stdout.write(HELP);
+    if (first === undefined) process.stdout.write(HELP);
+    else {
+      try {
+        return await printHelp(first === 'help' ? args[1] : undefined);
+      } catch (e) {
+        const { renderError } = await import('./render.js');
+        process.stderr.write(renderError(e));
+        return exitCodeFor(e);
+      }
+    }
     return first === undefined ? 2 : 0;
   }
   if (first === '--version') {
@@ -72,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const known = COMMANDS.has(first);
   const rest = known ? args.slice(1) : args;
+  if (wantsHelp(known ? first : 'build', rest)) return printHelp(known ? first : 'build');
+  if (first !== 'run' && rest.includes('--debug') && rest.indexOf('--debug') < (rest.indexOf('--') + 1 || Infinity)) debug = true;
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -83,7 +137,17 @@ export async function main(argv: string[]): Promise<number> {
   if (first !== 'run') process.on('SIGINT', onSignal);
   else process.on('SIGINT', () => {});
   process.on('SIGTERM', onSignal);
-  const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), root, signal: controller.signal };
+  const io: Io = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    root,
+    signal: controller.signal,
+    errIsTTY: process.stderr.isTTY === true,
+    columns: process.stderr.columns,
+    rows: process.stderr.rows,
+    env: process.env,
+    debug,
+  };
   try {
     if (!known && !(first.startsWith('-') || rest.length > 0 || first.includes('/') || first === '.')) {
       throw new TsbuildError('TSB_USAGE', `unknown command "${first}"`, { hint: 'run tsbuild --help' });
@@ -91,7 +155,8 @@ export async function main(argv: string[]): Promise<number> {
     return await (await command(known ? (first as CommandName) : 'build'))(rest, io);
   } catch (e) {
     const { renderError } = await import('./render.js');
-    process.stderr.write(renderError(e));
+    const { colorFor } = await import('./color.js');
+    process.stderr.write(renderError(e, { debug, color: colorFor(process.stderr.isTTY === true) }));
     return exitCodeFor(e);
   }
 }

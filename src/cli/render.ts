@@ -1,72 +1,82 @@
+import type { ChalkInstance } from 'chalk';
 import * as fs from 'node:fs';
-import { formatCodeFrame, type BuildEvent } from '../api/index.js';
+import * as path from 'node:path';
+import { formatCodeFrame } from '../api/index.js';
+import type { LintWarning } from '../api/lint.js';
 import { TsbuildError } from '../util/index.js';
+import { colorFor } from './color.js';
 
-/** Renders build events as plain, line-oriented progress on stderr (good for terminals and CI logs alike). */
-export function plainProgress(write: (s: string) => void): (e: BuildEvent) => void {
-  const partial = new Map<string, string>();
-  let lastStep: string | undefined;
-  return (e) => {
-    switch (e.type) {
-      case 'stage.base':
-        return;
-      case 'warning':
-        return write(`[warning] ${e.message}\n`);
-      case 'step.cached':
-        return write(` => CACHED [${e.label}] ${e.step.title}\n`);
-      case 'step.start':
-        lastStep = e.step.id;
-        return write(` => [${e.label}] ${e.step.title}\n`);
-      case 'step.log': {
-        const key = `${e.step.id}/${e.stream}`;
-        const lines = ((partial.get(key) ?? '') + e.chunk.toString('utf8')).split('\n');
-        partial.set(key, lines.pop() ?? '');
-        if (lastStep !== e.step.id && lines.length) {
-          lastStep = e.step.id;
-          write(` => [${e.step.title}]\n`);
-        }
-        for (const l of lines) write(`    ${l}\n`);
-        return;
-      }
-      case 'step.done': {
-        for (const stream of ['stdout', 'stderr']) {
-          const rest = partial.get(`${e.step.id}/${stream}`);
-          if (rest) write(`    ${rest}\n`);
-          partial.delete(`${e.step.id}/${stream}`);
-        }
-        const size = e.layerSize === undefined ? '' : `, layer ${formatSize(e.layerSize)}`;
-        return write(` => [${e.label}] done in ${(e.ms / 1000).toFixed(1)}s${size}\n`);
-      }
-    }
-  };
+export { formatSize } from './progress/format.js';
+
+export interface RenderOptions {
+  /** Add the cause chain and stack traces. */
+  debug?: boolean;
+  color?: ChalkInstance;
 }
 
-/** Human sizes like docker's: 1.2MB, 340kB. */
-export function formatSize(n: number): string {
-  if (n < 1000) return `${n}B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)}kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)}MB`;
-  return `${(n / 1e9).toFixed(2)}GB`;
+export { exitCodeFor } from './exit.js';
+
+/** A path relative to the working directory when it is inside it (as users typed it, usually). */
+export function displayPath(file: string): string {
+  if (!path.isAbsolute(file)) return file;
+  const rel = path.relative(process.cwd(), file);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
 }
 
-/** Renders an error for the terminal: message, failing step, Dockerfile code frame, output tail and hint. */
-export function renderError(e: unknown): string {
+function frame(c: ChalkInstance, lines: string[], loc: { startLine: number; endLine: number }): string[] {
+  const text = formatCodeFrame(lines, loc);
+  if (!text) return [];
+  const rule = c.dim('--------------------');
+  return [rule, ...text.split('\n').map((l) => (l.includes(' | >>> ') ? c.bold(l) : c.dim(l))), rule];
+}
+
+function causes(e: unknown): string[] {
+  const out: string[] = [];
+  let cur = (e as { cause?: unknown })?.cause;
+  for (let depth = 0; cur !== undefined && depth < 10; depth++) {
+    const err = cur as Error;
+    out.push(`caused by: ${err?.stack ?? String(cur)}`);
+    cur = err?.cause;
+  }
+  return out;
+}
+
+/**
+ * Renders an error for the terminal: `error: MESSAGE [CODE]`, the failing step, ` --> file:line:col` and a code
+ * frame (`>>>` on the failing lines), the failed RUN's last output lines, the hint; with `debug` the stack and the
+ * cause chain. Exactly one line starts with `error:`.
+ */
+export function renderError(e: unknown, o: RenderOptions = {}): string {
+  const c = o.color ?? colorFor(false);
   if (!(e instanceof TsbuildError)) {
     const err = e as Error;
-    return `error: internal error: ${err?.stack ?? String(e)}\n`;
+    return `${c.red.bold('error:')} internal error: ${err?.stack ?? String(e)}\n${causes(e).join('\n')}${causes(e).length ? '\n' : ''}`;
   }
-  const out = [`error: ${e.message}`];
+  const out = [`${c.red.bold('error:')} ${c.bold(e.message)} ${c.dim(`[${e.code}]`)}`];
+  if (e.step) out.push(` ${c.dim('step:')} ${e.step}`);
   if (e.location) {
     const lines = e.sourceLines ?? readLines(e.location.file);
     // Without a column from the parser, point at the instruction's first character.
     const column = e.location.column ?? (lines?.[e.location.startLine - 1]?.search(/\S/) ?? 0) + 1;
-    out.push(` --> ${e.location.file}:${e.location.startLine}:${Math.max(column, 1)}`);
-    if (lines) out.push(formatCodeFrame(lines, e.location));
+    out.push(` ${c.cyan('-->')} ${displayPath(e.location.file)}:${e.location.startLine}:${Math.max(column, 1)}`);
+    if (lines) out.push(...frame(c, lines, e.location));
   }
   if (e.details.length) {
-    out.push('output (last lines):', ...e.details.map((l) => `  | ${l}`));
+    out.push(c.dim(`output (last ${e.details.length} line${e.details.length === 1 ? '' : 's'}):`), ...e.details.map((l) => `  | ${l}`));
   }
-  if (e.hint) out.push(`hint: ${e.hint}`);
+  if (e.hint) out.push(`${c.green('hint:')} ${e.hint}`);
+  if (o.debug) out.push(c.dim(e.stack ?? ''), ...causes(e).map((l) => c.dim(l)));
+  return `${out.join('\n')}\n`;
+}
+
+/** One build-check warning in full: rule, message, location and code frame, and the rule's description. */
+export function renderLintWarning(w: LintWarning, lines: string[], c: ChalkInstance): string {
+  const out = [
+    `${c.yellow.bold('WARN:')} ${c.yellow(w.rule)}: ${w.message}`,
+    ` ${c.cyan('-->')} ${displayPath(w.location.file)}:${w.location.startLine}:${w.location.column}`,
+    ...frame(c, lines, w.location),
+    c.dim(` = ${w.description}`),
+  ];
   return `${out.join('\n')}\n`;
 }
 

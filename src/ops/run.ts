@@ -9,7 +9,7 @@ import { withWritableLayer, type Untouched } from './layers.js';
 import { mountsCacheKey, withMounts, type PreparedMounts } from './mounts.js';
 import type { ExecContext, OpHandler } from './types.js';
 
-const TAIL_LINES = 10;
+const TAIL_LINES = 20;
 const ETC_FILES = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'];
 
 function hostsFile(hostname: string): string {

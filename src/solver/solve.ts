@@ -80,11 +80,15 @@ export async function solve<C>(o: SolveOptions<C>): Promise<SolveResult> {
   };
 
   async function runStep(step: Step, input: StepInput, label: string) {
+    const started = Date.now();
     try {
       return await runStepInner(step, input, label);
     } catch (e) {
       if (e instanceof TsbuildError && e.location === undefined) e.location = step.loc;
       if (e instanceof TsbuildError && e.step === undefined) e.step = step.title;
+      const failed: BuildEvent = { type: 'step.error', step, label, ms: Date.now() - started, message: e instanceof Error ? e.message : String(e) };
+      if (e instanceof TsbuildError) failed.code = e.code;
+      o.emit(failed);
       throw e;
     }
   }
