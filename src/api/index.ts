@@ -8,5 +8,4 @@ export type { BuildEvent } from '../solver/index.js';
 export { formatCodeFrame } from '../dockerfile/index.js';
 export { du, prune, type DiskUsage, type PruneOptions } from './prune.js';
 export { parseCacheSpec, exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
-export { pullImage, pushImages, login, logout, registryName, parsePlatform } from './registry.js';
 export type { PullPolicy } from './env.js';

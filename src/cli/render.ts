@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatCodeFrame } from '../api/index.js';
+import { formatCodeFrame } from '../api/frame.js';
 import type { LintWarning } from '../api/lint.js';
 import { TsbuildError } from '../util/index.js';
 import { colorFor } from './color.js';
