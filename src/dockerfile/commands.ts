@@ -121,7 +121,7 @@ export function parseHealthcheck(req: Request): HealthcheckInstruction {
       throw syntaxError(`invalid value "${retries}" for --retries: must be an integer`);
     }
     const n = Number(retries);
-    if (n < 0) throw syntaxError(`--retries cannot be negative (${n})`);
+    if (n < 1) throw syntaxError(`--retries must be at least 1 (not ${n})`);
     hc.retries = n;
   }
   return hc;

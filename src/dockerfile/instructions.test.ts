@@ -118,8 +118,8 @@ test('HEALTHCHECK: NONE, CMD shell and exec forms, durations in ns, retries', ()
   assert.deepEqual(e.test, ['CMD', '/bin/check', '--quiet']);
   assert.equal(e.interval, undefined);
   assert.equal(e.retries, undefined);
-  const z = one('HEALTHCHECK --interval=0s --retries=0 CMD true', 'HEALTHCHECK');
-  assert.deepEqual([z.interval, z.retries], [0, 0]);
+  const z = one('HEALTHCHECK --interval=0s --retries=1 CMD true', 'HEALTHCHECK');
+  assert.deepEqual([z.interval, z.retries], [0, 1]);
 });
 
 test('ONBUILD: the trigger is parsed, the expression kept', () => {

@@ -2,7 +2,7 @@ import type { Instruction } from '../dockerfile/index.js';
 import { expandWord, expandWords } from '../dockerfile/index.js';
 import { TsbuildError } from '../util/index.js';
 import { DEFAULT_SHELL, addStep, meta, type StageBuilder } from './builder.js';
-import { goList, normalizePort } from './fold.js';
+import { exposedPorts, goList, goValues } from './fold.js';
 import { planCopy } from './plan-copy.js';
 import { planRun } from './plan-run.js';
 import * as path from 'node:path';
@@ -57,23 +57,29 @@ export async function planInstruction(b: StageBuilder, ins: Instruction): Promis
       return meta(b, `USER ${cfg.User}`);
     case 'EXPOSE': {
       cfg.ExposedPorts = cfg.ExposedPorts ?? {};
-      const ports = ins.ports.flatMap((p) => expandWords(p, b.scope.forExpansion(), b.escape)).map(normalizePort);
+      const ports = new Set<string>();
+      for (const spec of ins.ports.flatMap((p) => expandWords(p, b.scope.forExpansion(), b.escape))) {
+        const expanded = exposedPorts(spec);
+        if (!expanded) throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', `Invalid containerPort: ${spec}`, { location: ins.loc });
+        for (const p of expanded) ports.add(p);
+      }
       for (const p of ports) cfg.ExposedPorts[p] = {};
-      return meta(b, `EXPOSE map[${ports.map((p) => `${p}:{}`).join(' ')}]`);
+      // Go prints a map with its keys sorted.
+      return meta(b, `EXPOSE map[${[...ports].sort().map((p) => `${p}:{}`).join(' ')}]`);
     }
     case 'VOLUME': {
       cfg.Volumes = cfg.Volumes ?? {};
       const paths = ins.paths.map(x).filter((p) => p !== '');
       if (paths.length === 0) throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', 'VOLUME specified can not be an empty string', { location: ins.loc });
       for (const p of paths) cfg.Volumes[p] = {};
-      return meta(b, `VOLUME ${goList(paths)}`);
+      return meta(b, `VOLUME ${goValues(paths)}`);
     }
     case 'STOPSIGNAL':
       cfg.StopSignal = x(ins.signal);
       return meta(b, `STOPSIGNAL ${cfg.StopSignal}`);
     case 'SHELL':
       cfg.Shell = ins.shell;
-      return meta(b, `SHELL ${goList(ins.shell)}`);
+      return meta(b, `SHELL ${goValues(ins.shell)}`);
     case 'CMD': {
       cfg.Cmd = ins.form === 'exec' ? ins.cmd : [...shell(), ins.cmd[0] ?? ''];
       b.cmdSetInStage = true;
@@ -95,8 +101,9 @@ export async function planInstruction(b: StageBuilder, ins: Instruction): Promis
       return meta(b, `HEALTHCHECK &{${goList(ins.test)}}`);
     }
     case 'ONBUILD':
+      // BuildKit records the trigger in the config only: no history entry.
       cfg.OnBuild = [...(cfg.OnBuild ?? []), ins.expression];
-      return meta(b, `ONBUILD ${ins.expression}`);
+      return;
     case 'RUN':
       return planRun(b, ins, shell());
     case 'COPY':

@@ -63,6 +63,9 @@ function splitStages(df: Dockerfile): { globals: Instruction[]; stages: RawStage
     if (ins.kind === 'FROM') {
       const s: RawStage = { index: stages.length, from: ins, body: [] };
       if (ins.stageName !== undefined) s.name = ins.stageName.toLowerCase();
+      if (s.name !== undefined && stages.some((o) => o.name === s.name)) {
+        throw new TsbuildError('TSB_DOCKERFILE_SYNTAX', `duplicate stage name "${s.name}"`, { location: ins.loc });
+      }
       stages.push(s);
     } else if (stages.length === 0) globals.push(ins);
     else stages[stages.length - 1]!.body.push(ins);
@@ -114,7 +117,8 @@ async function planOne(raw: RawStage, all: RawStage[], globals: Scope, o: PlanOp
   } else if (image === 'scratch') {
     base = { kind: 'scratch' };
     const p = hostPlatform();
-    config = { architecture: p.architecture, os: p.os, config: {}, rootfs: { type: 'layers', diff_ids: [] } };
+    // BuildKit's empty image config: WorkingDir "/" (and the default PATH, added below).
+    config = { architecture: p.architecture, os: p.os, config: { WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [] } };
   } else {
     const img = await o.resolveImage(image, raw.from.loc);
     base = { kind: 'image', image: img };
