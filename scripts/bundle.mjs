@@ -5,7 +5,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { tsbuild: 'dist/src/cli/main.js' },
+  entryPoints: { tsbuild: 'dist/src/cli/main.js', 'tsbuild-supervisor': 'dist/src/runtime/supervisor-main.js' },
   outdir: 'dist/bundle',
   splitting: true,
   outExtension: { '.js': '.mjs' },

@@ -22,6 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   want zstd zstd
   want pgrep procps
   want ssh-agent openssh-client
+  want slirp4netns slirp4netns
+  want tini-static tini
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -7,6 +7,7 @@ import { isDigest, type Digest } from '../oci/index.js';
 import { retainedByLiveSessions } from '../snapshot/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { isErrno } from '../util/index.js';
+import { layersUsedByContainers } from './containers.js';
 
 /** Objects younger than this are never collected: a running build may not have recorded them yet. */
 const GRACE_MS = 10 * 60_000;
@@ -111,7 +112,7 @@ export async function prune(root: string, o: PruneOptions = {}): Promise<{ recor
     for (const r of doomed) fs.rmSync(r.file, { force: true });
     records = records.filter((r) => !doomed.has(r));
     const keepBlobs = new Set([...roots.blobs, ...live]);
-    const keepLayers = new Set([...roots.layers, ...live]);
+    const keepLayers = new Set([...roots.layers, ...live, ...[...layersUsedByContainers(store.root)].map((hex) => `sha256:${hex}`)]);
     for (const r of records) {
       if (r.record?.layer) {
         keepBlobs.add(r.record.layer.descriptor.digest);

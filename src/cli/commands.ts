@@ -106,38 +106,6 @@ export async function buildCommand(argv: string[], io: Io): Promise<number> {
   }, io);
 }
 
-/** tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...] */
-export async function runCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, [
-    { long: 'rm' },
-    { long: 'interactive', short: 'i' },
-    { long: 'tty', short: 't' },
-    { long: 'env', short: 'e', value: true, multiple: true },
-    { long: 'entrypoint', value: true },
-    { long: 'network', value: true },
-    { long: 'user', short: 'u', value: true },
-    { long: 'workdir', short: 'w', value: true },
-  ], { stopAtPositional: true });
-  const [image, ...cmd] = p.positionals;
-  if (!image) throw new TsbuildError('TSB_USAGE', '"run" requires at least 1 argument', { hint: 'usage: tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
-  const o: api.RunOptions = {
-    root: io.root,
-    image,
-    cmd,
-    env: all(p, 'env'),
-    interactive: flag(p, 'interactive'),
-    tty: flag(p, 'tty'),
-    network: network(opt(p, 'network')),
-    signal: io.signal,
-  };
-  const ep = opt(p, 'entrypoint');
-  if (ep !== undefined) o.entrypoint = ep;
-  const user = opt(p, 'user');
-  if (user !== undefined) o.user = user;
-  const wd = opt(p, 'workdir');
-  if (wd !== undefined) o.workdir = wd;
-  return api.run(o);
-}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -29,7 +29,12 @@ Commands:
       --pull                    Always pull base images (default: when missing)
       --cache-to / --cache-from type=local,dest=|src=DIR   Export / import the step cache
       --source-date-epoch S     Reproducible output (default $SOURCE_DATE_EPOCH)
-  run [OPTIONS] IMAGE [CMD...]  Run a command in a new container (--rm -i -t -e K=V --entrypoint -u -w --network)
+  run [OPTIONS] IMAGE [CMD...]  Run a command in a new container (-d --name --rm -i -t -e -v -p --network ...)
+  ps [-a] / logs [-f] NAME    List containers / show a container's output
+  stop / kill / rm [-f] NAME  Stop, signal or remove containers
+  start / restart / wait NAME Start a stopped container again / wait for its exit code
+  exec [-it] NAME CMD...      Run a command in a running container
+  container inspect NAME      Show a container's state as JSON
   images [-q]                 List images
   tag SOURCE TARGET           Add a name to an image
   rmi IMAGE...                Remove image names
@@ -57,13 +62,19 @@ type Module = Record<string, unknown>;
 const core = () => import('./commands.js') as Promise<Module>;
 const registry = () => import('./registry-commands.js') as Promise<Module>;
 const housekeeping = () => import('./housekeeping-commands.js') as Promise<Module>;
+const containers = () => import('./container-commands.js') as Promise<Module>;
 
 /** Each command and the module that holds it, loaded on demand so `--help` and `--version` stay at node's floor. */
 const LOADERS: Record<string, () => Promise<Module>> = {
-  build: core, run: core, images: core, tag: core, rmi: core, inspect: core, history: core, import: core, save: core, load: core, completion: core,
+  build: core, images: core, tag: core, rmi: core, inspect: core, history: core, import: core, save: core, load: core, completion: core,
   pull: registry, push: registry, login: registry, logout: registry,
   du: housekeeping, prune: housekeeping,
+  run: containers, ps: containers, logs: containers, stop: containers, kill: containers, rm: containers,
+  exec: containers, wait: containers, start: containers, restart: containers, container: containers,
 };
+
+/** Commands whose arguments after the first positional belong to the container (not to tsbuild). */
+const PASSTHROUGH = new Set(['run', 'exec']);
 type CommandName = keyof typeof LOADERS;
 const COMMANDS = new Set<string>(Object.keys(LOADERS));
 
@@ -77,7 +88,7 @@ function wantsHelp(name: string, rest: string[]): boolean {
   for (const a of rest) {
     if (a === '--') return false;
     if (a === '--help' || a === '-h') return true;
-    if (name === 'run' && !a.startsWith('-')) return false;
+    if (PASSTHROUGH.has(name) && !a.startsWith('-')) return false;
   }
   return false;
 }
@@ -125,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
   const known = COMMANDS.has(first);
   const rest = known ? args.slice(1) : args;
   if (wantsHelp(known ? first : 'build', rest)) return printHelp(known ? first : 'build');
-  if (first !== 'run' && rest.includes('--debug') && rest.indexOf('--debug') < (rest.indexOf('--') + 1 || Infinity)) debug = true;
+  if (!PASSTHROUGH.has(first) && rest.includes('--debug') && rest.indexOf('--debug') < (rest.indexOf('--') + 1 || Infinity)) debug = true;
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -134,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`\n${sig}: stopping (cleaning up mounts and containers)...\n`);
     controller.abort();
   };
-  if (first !== 'run') process.on('SIGINT', onSignal);
+  if (!PASSTHROUGH.has(first)) process.on('SIGINT', onSignal);
   else process.on('SIGINT', () => {});
   process.on('SIGTERM', onSignal);
   const io: Io = {

@@ -105,3 +105,16 @@ export function killContainer(id: string): void {
 export function deleteContainer(id: string): void {
   execCapture(runtimePath(), ['--root', RUNC_ROOT, 'delete', '--force', id]);
 }
+
+/** Sends a signal (name like TERM or SIGTERM, or a number) to a container's init, or with `all` to all its processes. */
+export function signalContainer(id: string, signal: string, all = false): boolean {
+  const sig = /^\d+$/.test(signal) ? signal : signal.toUpperCase().replace(/^SIG/, '');
+  return execCapture(runtimePath(), ['--root', RUNC_ROOT, 'kill', ...(all ? ['--all'] : []), id, sig]).code === 0;
+}
+
+/** The runtime's view of a container: running, created, stopped, paused, or undefined when it has none. */
+export function containerStatus(id: string): string | undefined {
+  const r = execCapture(runtimePath(), ['--root', RUNC_ROOT, 'state', id]);
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as { status: string }).status;
+}

@@ -20,12 +20,37 @@ export interface ContainerSpec {
   env: string[];
   cwd: string;
   user: ProcessUser;
-  network: 'host' | 'none';
+  /** `host` shares the host's; `none` a fresh empty one; a path joins that network namespace file. */
+  network: 'host' | 'none' | { netnsPath: string };
   hostname: string;
   terminal?: boolean;
   readonlyRootfs?: boolean;
   /** Bind mounts for /etc/hosts, /etc/resolv.conf, /etc/hostname and user mounts. */
   mounts?: ExtraMount[];
+  /** Replaces Docker's default capability set (after --cap-add/--cap-drop). */
+  capabilities?: string[];
+  /** cgroup limits; with them the container gets its own cgroup at `cgroupsPath`. */
+  resources?: Resources;
+  cgroupsPath?: string;
+}
+
+/** `docker run` resource limits, in the units of the OCI spec. */
+export interface Resources {
+  memoryBytes?: number;
+  /** Memory + swap (set it to `memoryBytes` for no swap, where the host accounts swap). */
+  memorySwapBytes?: number;
+  /** CPU quota in microseconds per 100 ms period (`--cpus 0.5` = 50000). */
+  cpuQuota?: number;
+  pidsLimit?: number;
+}
+
+function linuxResources(r: Resources | undefined): object {
+  const out: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
+  if (!r) return out;
+  if (r.memoryBytes !== undefined) out.memory = { limit: r.memoryBytes, ...(r.memorySwapBytes !== undefined ? { swap: r.memorySwapBytes } : {}) };
+  if (r.cpuQuota !== undefined) out.cpu = { quota: r.cpuQuota, period: 100000 };
+  if (r.pidsLimit !== undefined) out.pids = { limit: r.pidsLimit };
+  return out;
 }
 
 /** Docker's default capability set. */
@@ -45,8 +70,10 @@ export const RUNTIME_MOUNT_POINTS = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/
 
 /** Builds an OCI runtime-spec 1.0 config for one container. */
 export function buildRuntimeSpec(s: ContainerSpec): object {
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (s.network === 'none') namespaces.push({ type: 'network' });
+  else if (s.network !== 'host') namespaces.push({ type: 'network', path: s.network.netnsPath });
+  const caps = s.capabilities ?? DEFAULT_CAPABILITIES;
   return {
     ociVersion: '1.0.2',
     process: {
@@ -56,9 +83,9 @@ export function buildRuntimeSpec(s: ContainerSpec): object {
       env: s.env,
       cwd: s.cwd,
       capabilities: {
-        bounding: DEFAULT_CAPABILITIES,
-        effective: s.user.uid === 0 ? DEFAULT_CAPABILITIES : [],
-        permitted: s.user.uid === 0 ? DEFAULT_CAPABILITIES : [],
+        bounding: caps,
+        effective: s.user.uid === 0 ? caps : [],
+        permitted: s.user.uid === 0 ? caps : [],
       },
       noNewPrivileges: false,
     },
@@ -76,10 +103,11 @@ export function buildRuntimeSpec(s: ContainerSpec): object {
       ...(s.mounts ?? []).map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options })),
     ],
     linux: {
+      ...(s.cgroupsPath ? { cgroupsPath: s.cgroupsPath } : {}),
       namespaces,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: linuxResources(s.resources),
     },
   };
 }

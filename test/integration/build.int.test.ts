@@ -29,7 +29,7 @@ describe('multi-stage build of fixtures/hello, run with tsbuild run', () => {
     assert.equal(code.stderr, 'err\n');
 
     const missing = tsbuild(root, ['run', '--rm', 'hello:1', 'no-such-command']);
-    assert.equal(missing.code, 125);
+    assert.equal(missing.code, 127, 'docker: 127 for a command that is not found');
     assert.match(missing.stderr, /executable file not found/);
 
     const again = tsbuild(root, ['build', '-q', '-t', 'hello:1', path.join(REPO, 'fixtures/hello')]);
