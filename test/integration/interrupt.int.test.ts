@@ -10,15 +10,21 @@ const contexts: string[] = [];
 before(() => {
   if (process.getuid?.() === 0) root = storeWithBusybox();
 });
+const children: ChildProcess[] = [];
 after(() => {
+  // A failed test may leave a build (and its container) running: kill it, then let a new build recover the store.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  if (root && children.length > 0) tsbuild(root, ['build', '-q', makeContext({ Dockerfile: 'FROM busybox\n' })]);
   if (root) removeStore(root);
   for (const c of contexts) fs.rmSync(c, { recursive: true, force: true });
 });
 
+/** Starts a build in plain progress mode, where a RUN's output lines read `#N SECONDS TEXT`. */
 function startBuild(dockerfile: string): { child: ChildProcess; output: () => string } {
   const ctx = makeContext({ Dockerfile: dockerfile });
   contexts.push(ctx);
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--progress', 'plain', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
@@ -51,7 +57,7 @@ test('kill -9 of a build mid-RUN, then a new build on the same store succeeds wi
   if (!requireSandbox(t)) return;
   const before = new Set(runcContainers());
   const b = startBuild('FROM busybox\nRUN echo started-9 && sleep 4242\n');
-  await waitFor(() => b.output().includes('\n    started-9'), 'the RUN to start');
+  await waitFor(() => /\n#\d+ [\d.]+ started-9\n/.test(b.output()), 'the RUN to start');
   assert.ok(mountsUnder(root).length > 0, 'the build has its overlay mounted');
   const done = exited(b.child);
   b.child.kill('SIGKILL');
@@ -71,7 +77,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} during a RUN stops the container, unmounts and exits 130`, async (t) => {
     if (!requireSandbox(t)) return;
     const b = startBuild(`FROM busybox\nRUN echo started-${signal} && sleep 4343\n`);
-    await waitFor(() => b.output().includes(`\n    started-${signal}`), 'the RUN to start');
+    await waitFor(() => new RegExp(`\\n#\\d+ [\\d.]+ started-${signal}\\n`).test(b.output()), 'the RUN to start');
     const done = exited(b.child);
     b.child.kill(signal);
     const code = await done;

@@ -45,11 +45,11 @@ test('prune while a build runs keeps what the build uses', async (t) => {
   if (!requireSandbox(t)) return;
   const ctx = makeContext({ Dockerfile: 'FROM busybox\nRUN echo one > /one\nRUN echo started && sleep 1.5\nRUN cat /one > /two\n', 'x': 'x' });
   assert.equal(tsbuild(root, ['build', '-q', ctx]).code, 0, 'warm the cache for the first step');
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--no-cache', '-t', 'during:1', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--progress', 'plain', '--no-cache', '-t', 'during:1', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b) => (err += b));
   const done = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  while (!err.includes('    started')) await new Promise((r) => setTimeout(r, 50));
+  while (!/\n#\d+ [\d.]+ started\n/.test(err)) await new Promise((r) => setTimeout(r, 50));
   await prune(root, { all: true, graceMs: 0 });
   assert.equal(await done, 0, err);
   assert.equal(tsbuild(root, ['run', '--rm', 'during:1', 'cat', '/two']).stdout, 'one\n');
