@@ -21,6 +21,15 @@ export interface SolveResult extends StageResult {
 
 export interface StepInput { parentKey: Digest; layers: LayerInfo[] }
 
+/** A step's cache decision: its key, its parent's key (the chain), and whether it was a hit. */
+export interface StepTrace {
+  step: Step;
+  label: string;
+  key: Digest;
+  parentKey: Digest;
+  cached: boolean;
+}
+
 /** Links a handler may follow to other stages. */
 export interface StageLinks {
   stageLayers(stage: number): Promise<LayerInfo[]>;
@@ -50,6 +59,8 @@ export interface SolveOptions<C> {
    * same step at once (the second finds the first one's result when it gets the lock).
    */
   lockStep<T>(key: Digest, fn: () => Promise<T>): Promise<T>;
+  /** Called once per step with its cache decision (for --explain-cache and tools). */
+  trace?(t: StepTrace): void;
   /** Called with every cached layer the build reuses (a concurrent prune must keep it). */
   retain?(layer: LayerInfo): void;
   /** Steps executing at once (default: the number of cores). */
@@ -107,7 +118,9 @@ export async function solve<C>(o: SolveOptions<C>): Promise<SolveResult> {
     // A reproducible build makes different layer bytes (clamped times): it gets its own cache entries.
     const key = o.sourceDateEpoch === undefined ? opKey : sha256(JSON.stringify([opKey, 'epoch', o.sourceDateEpoch]));
     const cached = lookup(key);
+    const trace = (hit: boolean) => o.trace?.({ step, label, key, parentKey: input.parentKey, cached: hit });
     if (cached) {
+      trace(true);
       o.emit({ type: 'step.cached', step, label });
       return { key, record: cached };
     }
@@ -115,11 +128,13 @@ export async function solve<C>(o: SolveOptions<C>): Promise<SolveResult> {
     const twin = inflight.get(key);
     if (twin) {
       const record = await twin;
+      trace(true);
       o.emit({ type: 'step.cached', step, label });
       return { key, record };
     }
     const work = o.lockStep(key, async () => {
       const meanwhile = lookup(key);
+      trace(meanwhile !== undefined);
       if (meanwhile) {
         o.emit({ type: 'step.cached', step, label });
         return meanwhile;
