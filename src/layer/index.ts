@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/index.js';
 import { TsbuildError } from '../util/index.js';
 import { LayerApplier } from './apply.js';
-import { archiveError, CHUNK, decompressed } from './compress.js';
-import { TarReader } from './tar-reader.js';
+import { archiveError, decompressed } from './compress.js';
+import { TarReader, readerSink } from './tar-reader.js';
 
 export { createLayerStream, createLayerTar } from './create.js';
 export { decompressed, gzipWithDiffId, type GzipOptions } from './compress.js';
@@ -31,27 +31,7 @@ export async function applyLayer(input: Readable, destDir: string, opts: ApplyLa
   const applier = new LayerApplier(root, opts.mode);
   const reader = new TarReader(applier);
   const hash = createHash('sha256');
-  const sink = new Writable({
-    highWaterMark: CHUNK,
-    write(chunk: Buffer, _enc, cb) {
-      try {
-        hash.update(chunk);
-        reader.write(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-    final(cb) {
-      try {
-        reader.finish();
-        applier.finish();
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-  });
+  const sink = readerSink(reader, { onChunk: (c) => hash.update(c), onFinish: () => applier.finish() });
   try {
     await pipeline(decompressed(input), sink, opts.signal ? { signal: opts.signal } : {});
   } catch (e) {

@@ -1,22 +1,11 @@
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { archiveError, decompressed } from './compress.js';
-import type { EntryType } from './tar-format.js';
-import { TarReader } from './tar-reader.js';
+import type { TarHeader } from './tar-format.js';
+import { TarReader, readerSink } from './tar-reader.js';
 
-export interface LayerEntry {
-  /** The name as stored in the tar (dirs usually end with '/'). */
-  name: string;
-  type: EntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  xattrs?: Record<string, Buffer>;
+/** One entry of a layer tar as stored (dirs usually end with '/'), with the content of small files. */
+export interface LayerEntry extends TarHeader {
   /** File content, for files of at most 64 KiB. */
   content?: Buffer;
 }
@@ -44,24 +33,7 @@ export async function listLayerEntries(input: Readable): Promise<LayerEntry[]> {
       parts = undefined;
     },
   });
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      try {
-        reader.write(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-    final(cb) {
-      try {
-        reader.finish();
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-  });
+  const sink = readerSink(reader);
   try {
     await pipeline(decompressed(input), sink);
   } catch (e) {

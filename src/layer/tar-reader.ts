@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { TsbuildError } from '../util/index.js';
+import { CHUNK } from './compress.js';
 import { BLOCK, decodeHeader, padding, parsePax, type EntryType, type RawHeader, type TarHeader } from './tar-format.js';
 
 /** Receives a tar's entries synchronously, in stream order. */
@@ -169,4 +171,32 @@ export class TarReader {
     this.pad = 0;
     this.state = this.remaining > 0 ? 'skip' : 'header';
   }
+}
+
+/**
+ * A Writable that feeds a TarReader in stream order, with sync work per chunk (`onChunk` sees every raw
+ * byte first, e.g. to hash it) and `onFinish` after the reader has seen the end of the archive.
+ */
+export function readerSink(reader: TarReader, hooks: { onChunk?: (chunk: Buffer) => void; onFinish?: () => void } = {}): Writable {
+  return new Writable({
+    highWaterMark: CHUNK,
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        hooks.onChunk?.(chunk);
+        reader.write(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    final(cb) {
+      try {
+        reader.finish();
+        hooks.onFinish?.();
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
 }
