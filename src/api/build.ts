@@ -6,13 +6,14 @@ import { parseDockerfile } from '../dockerfile/index.js';
 import { planBuild } from '../graph/index.js';
 import { writeImage, type StoredImage } from '../image/index.js';
 import { handlers, type ExecContext, type SecretSource } from '../ops/index.js';
-import { solve, type BuildEvent } from '../solver/index.js';
+import { solve, type BuildEvent, type StepTrace } from '../solver/index.js';
 import { TsbuildError, isErrno, readFileIfExists } from '../util/index.js';
 import { digestHex } from '../oci/index.js';
 import { baseImage, openWorkspace, type PullPolicy } from './env.js';
 import { writeOutput, type OutputSpec } from './output.js';
 import { exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
 import { lintDockerfile } from './lint.js';
+import { recordAndExplain, type StepExplanation } from './explain.js';
 
 export interface BuildOptions {
   root: string;
@@ -42,6 +43,8 @@ export interface BuildOptions {
   cacheFrom?: CacheSpec[];
   /** `--cache-to`: where to write this build's step cache afterwards. */
   cacheTo?: CacheSpec[];
+  /** `--explain-cache`: explain every step's hit or miss against the last build of this Dockerfile and target. */
+  explainCache?: boolean;
 }
 
 /** The SOURCE_DATE_EPOCH in effect: the option, else the environment variable (docker's convention). */
@@ -58,6 +61,8 @@ export interface BuildResult {
   /** Docker's IMAGE ID: the config digest. */
   id: string;
   tags: string[];
+  /** With `explainCache`: each step's cache decision and, for a miss, why (also emitted as `cache.explain` events). */
+  explanations?: StepExplanation[];
 }
 
 function readDockerfile(file: string): string {
@@ -127,7 +132,9 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
       await importCacheLocal(ws.store, cache, spec.location, o.signal);
     }
     const epoch = sourceDateEpoch(o.sourceDateEpoch);
+    const traces: StepTrace[] = [];
     const result = await solve<ExecContext>({
+      trace: (t) => traces.push(t),
       ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
       graph,
       handlers,
@@ -153,6 +160,18 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
         ssh: o.ssh ?? new Map(),
       }),
     });
+    const explanations = recordAndExplain({
+      root: ws.root,
+      dockerfile: dfPath === '<stdin>' ? `<stdin>:${context.dir}` : dfPath,
+      target: o.target,
+      graph,
+      traces,
+      context,
+      ...(epoch === undefined ? {} : { epoch }),
+      noCache: o.noCache,
+      explain: o.explainCache === true,
+    });
+    for (const x of explanations ?? []) o.onEvent({ type: 'cache.explain', step: x.step, label: x.label, cached: x.cached, reasons: x.reasons });
     if (o.labels && Object.keys(o.labels).length > 0) {
       result.config.config.Labels = { ...(result.config.config.Labels ?? {}), ...o.labels };
     }
@@ -163,7 +182,7 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
       if (spec.type !== 'local') throw new TsbuildError('TSB_NOT_IMPLEMENTED', '--cache-to type=registry is not supported yet');
       await exportCacheLocal(ws.store, spec.mode === 'max' ? result.allSteps : result.steps, spec.location);
     }
-    return { image, id: image.configDigest, tags: o.tags };
+    return explanations ? { image, id: image.configDigest, tags: o.tags, explanations } : { image, id: image.configDigest, tags: o.tags };
   } finally {
     ws.close();
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as api from '../api/index.js';
 import { colorFor } from './color.js';
 import { runCall } from './check.js';
-import { createProgress, resolveMode, type BuildSummary } from './progress/index.js';
+import { createProgress, explainLines, resolveMode, type BuildSummary } from './progress/index.js';
 import { exitCodeFor, renderError } from './render.js';
 import type { Io } from './commands.js';
 
@@ -61,6 +61,11 @@ export async function runBuild(opts: api.BuildOptions, o: BuildCliOptions, io: I
   if (o.iidfile !== undefined) fs.writeFileSync(o.iidfile, r.id);
   if (o.metadataFile !== undefined) fs.writeFileSync(o.metadataFile, `${JSON.stringify(buildMetadata(r), null, 2)}\n`);
   progress.done(summary);
+  if (mode === 'quiet' && r.explanations?.length) {
+    // Quiet shows no progress, but --explain-cache was asked for: the explanation goes to stderr.
+    const c = colorFor(isTTY, env);
+    io.err(explainLines(r.explanations.map((x) => ({ type: 'cache.explain' as const, ...x })), c).map((l) => `${l}\n`).join(''));
+  }
   if (o.quiet) io.out(`${r.id}\n`);
   return 0;
 }

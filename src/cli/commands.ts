@@ -40,6 +40,7 @@ const BUILD_OPTIONS: OptionSpec[] = [
   { long: 'cache-to', value: true, multiple: true },
   { long: 'cache-from', value: true, multiple: true },
   { long: 'source-date-epoch', value: true },
+  { long: 'explain-cache' },
 ];
 
 function keyValues(items: string[], what: string): Record<string, string> {
@@ -87,6 +88,7 @@ export async function buildCommand(argv: string[], io: Io): Promise<number> {
     cacheFrom: all(p, 'cache-from').map((v) => api.parseCacheSpec(v, 'from')),
   };
   if (flag(p, 'pull')) opts.pull = 'always';
+  if (flag(p, 'explain-cache')) opts.explainCache = true;
   const epoch = opt(p, 'source-date-epoch');
   if (epoch !== undefined) {
     if (!/^\d+$/.test(epoch)) throw new TsbuildError('TSB_USAGE', `--source-date-epoch wants seconds since 1970, not "${epoch}"`);

@@ -35,6 +35,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       ['--cache-to type=local,dest=DIR[,mode=min|max]', 'Export the step cache (mode=max: every stage)'],
       ['--cache-from type=local,src=DIR', 'Import a step cache before building'],
       ['--source-date-epoch SECONDS', 'Reproducible output: clamp times (default $SOURCE_DATE_EPOCH)'],
+      ['--explain-cache', 'After the build, say for every step CACHED or MISS and why (what changed since the last build of this Dockerfile and target)'],
     ],
     values: { progress: ['auto', 'tty', 'plain', 'json', 'quiet'], call: ['build', 'check', 'outline', 'targets'], network: ['host', 'none'] },
     examples: [
@@ -43,6 +44,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       'tsbuild build --progress plain . 2> build.log',
       'tsbuild build --progress json . 2> events.jsonl',
       'tsbuild build --check .',
+      'tsbuild build --explain-cache --build-arg VERSION=3 .',
       'tsbuild build --call outline .',
       'tsbuild build -q --iidfile id.txt --metadata-file meta.json .',
     ],

@@ -5,6 +5,7 @@ import type { Progress, ProgressIo, ProgressMode } from './types.js';
 
 export { resolveMode } from './mode.js';
 export { formatSize } from './format.js';
+export { explainLines } from './summary.js';
 export type { BuildSummary, Progress, ProgressIo, ProgressMode } from './types.js';
 export { JsonProgress, PlainProgress, TtyProgress };
 

@@ -69,6 +69,10 @@ export class JsonProgress implements Progress {
         if (e.exists !== undefined) body.exists = e.exists;
         return this.emit(e.type, body);
       }
+      case 'cache.explain': {
+        const step = r.step ? this.ref(r.step, e.step) : { id: e.step.id, n: 1, label: e.label, title: e.step.title, stage: e.step.stage, line: e.step.loc.startLine };
+        return this.emit(e.type, { step, cached: e.cached, reasons: e.reasons });
+      }
       case 'warning': {
         const body: Record<string, unknown> = { message: e.message };
         if (e.rule !== undefined) body.rule = e.rule;

@@ -2,7 +2,7 @@ import type { BuildEvent } from '../../api/index.js';
 import { colorFor } from '../color.js';
 import { formatSize, seconds, shortDigest } from './format.js';
 import { BuildState, type StepState, type TransferState } from './state.js';
-import { summaryLines, warningLines } from './summary.js';
+import { explainLines, summaryLines, warningLines } from './summary.js';
 import type { BuildSummary, Progress, ProgressIo } from './types.js';
 
 /**
@@ -65,6 +65,7 @@ export class PlainProgress implements Progress {
       }
       case 'warning':
       case 'stage.base':
+      case 'cache.explain':
         return;
     }
   }
@@ -75,7 +76,7 @@ export class PlainProgress implements Progress {
 
   done(summary: BuildSummary): void {
     this.flushAll();
-    this.io.write([...summaryLines(summary, this.state, this.c), ...warningLines(this.state.warnings, this.c)].map((l) => `${l}\n`).join(''));
+    this.io.write([...summaryLines(summary, this.state, this.c), ...explainLines(this.state.explains, this.c), ...warningLines(this.state.warnings, this.c)].map((l) => `${l}\n`).join(''));
   }
 
   failed(error: unknown): void {

@@ -1,5 +1,5 @@
 import type { BuildEvent } from '../../api/index.js';
-import type { TransferEvent, WarningEvent } from './types.js';
+import type { ExplainEvent, TransferEvent, WarningEvent } from './types.js';
 
 export interface StepState {
   /** Display number, in order of first appearance (BuildKit's #N). */
@@ -35,6 +35,8 @@ export class BuildState {
   readonly order: StepState[] = [];
   readonly transfers = new Map<string, TransferState>();
   readonly warnings: WarningEvent[] = [];
+  /** `--explain-cache`: every step's cache decision, in build order (shown after the summary). */
+  readonly explains: ExplainEvent[] = [];
   private next = 1;
 
   constructor(readonly started: number, private readonly now: () => number) {}
@@ -101,6 +103,11 @@ export class BuildState {
         return {};
       case 'stage.base':
         return {};
+      case 'cache.explain': {
+        this.explains.push(e);
+        const s = this.steps.get(e.step.id);
+        return s ? { step: s } : {};
+      }
     }
   }
 

@@ -1,8 +1,8 @@
 import type { ChalkInstance } from 'chalk';
 import * as path from 'node:path';
-import { formatSize, seconds } from './format.js';
+import { clip, formatSize, printable, seconds } from './format.js';
 import type { BuildState } from './state.js';
-import type { BuildSummary, WarningEvent } from './types.js';
+import type { BuildSummary, ExplainEvent, WarningEvent } from './types.js';
 
 /** The lines after a successful build: image, names, step counts, time, size. */
 export function summaryLines(s: BuildSummary, state: BuildState, c: ChalkInstance): string[] {
@@ -31,4 +31,17 @@ export function warningLines(ws: WarningEvent[], c: ChalkInstance): string[] {
   if (ws.length === 0) return [];
   const head = c.yellow(`${ws.length} warning${ws.length === 1 ? '' : 's'} found (use tsbuild build --check for details):`);
   return [head, ...ws.map((w) => ` - ${w.rule ? `${c.yellow(w.rule)}: ` : ''}${w.message}${w.location ? ` (${where(w)})` : ''}`)];
+}
+
+/** `--explain-cache`: a line per step, CACHED or MISS, and under a miss its reasons (what changed since the last build). */
+export function explainLines(xs: ExplainEvent[], c: ChalkInstance): string[] {
+  if (xs.length === 0) return [];
+  const missed = xs.filter((x) => !x.cached).length;
+  const out = [c.bold(`Cache explanation: ${xs.length - missed} cached, ${missed} missed (compared with the last build of this Dockerfile and target)`)];
+  for (const x of xs) {
+    const title = clip(printable(x.step.title.split('\n')[0] ?? ''), 100);
+    out.push(x.cached ? c.blue(` => CACHED [${x.label}] ${title}`) : c.yellow(` => MISS   [${x.label}] ${title}`));
+    for (const r of x.reasons) out.push(`      - ${r.text}`);
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import type { BuildEvent } from '../../api/index.js';
 import { colorFor } from '../color.js';
 import { bar, clip, formatSize, printable, seconds, shortDigest } from './format.js';
 import { BuildState, type StepState, type TransferState } from './state.js';
-import { summaryLines, warningLines } from './summary.js';
+import { explainLines, summaryLines, warningLines } from './summary.js';
 import type { BuildSummary, Progress, ProgressIo } from './types.js';
 
 const CSI = '\x1b[';
@@ -92,7 +92,7 @@ export class TtyProgress implements Progress {
 
   done(summary: BuildSummary): void {
     this.stop(false);
-    this.io.write([...summaryLines(summary, this.state, this.c), ...warningLines(this.state.warnings, this.c)].map((l) => `${l}\n`).join(''));
+    this.io.write([...summaryLines(summary, this.state, this.c), ...explainLines(this.state.explains, this.c), ...warningLines(this.state.warnings, this.c)].map((l) => `${l}\n`).join(''));
   }
 
   failed(error: unknown): void {

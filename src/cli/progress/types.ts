@@ -37,3 +37,4 @@ export interface ProgressIo {
 export type StepEvent = Extract<BuildEvent, { step: unknown }>;
 export type TransferEvent = Extract<BuildEvent, { type: 'pull.progress' | 'push.progress' }>;
 export type WarningEvent = Extract<BuildEvent, { type: 'warning' }>;
+export type ExplainEvent = Extract<BuildEvent, { type: 'cache.explain' }>;
