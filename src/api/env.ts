@@ -7,7 +7,6 @@ import type { BlobProgress } from '../registry/index.js';
 import type { PullOptions } from './registry.js';
 import type { BaseImage, LayerInfo } from '../graph/index.js';
 import { TsbuildError, type SourceLocation } from '../util/index.js';
-import { ensureSnapshots } from '../ops/index.js';
 
 
 /** An open store with this process's session: what every command that mounts or runs needs. */
@@ -93,6 +92,7 @@ function notFound(name: string, loc: SourceLocation | undefined, cause: unknown,
 export async function unpackLayers(root: string, layers: LayerInfo[], signal?: AbortSignal): Promise<void> {
   const ws = openWorkspace(root);
   try {
+    const { ensureSnapshots } = await import('../ops/index.js');
     await ensureSnapshots({ store: ws.store, snapshots: ws.snapshots, signal: signal ?? new AbortController().signal }, layers);
   } finally {
     ws.close();

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveImage } from '../image/index.js';
-import { ensureSnapshots } from '../ops/index.js';
 import { digestHex, type Digest } from '../oci/index.js';
 import * as rt from '../runtime/index.js';
 import { TsbuildError, ensureDir, isErrno, resolveInRoot } from '../util/index.js';
@@ -157,7 +156,9 @@ export async function createContainer(o: RunOptions): Promise<string> {
   const mounts = userMounts(o);
   const env0 = [...(o.envFiles ?? []).flatMap(rt.parseEnvFile), ...o.env];
   const stopSignal = rt.normalizeSignal(o.stopSignal ?? 'SIGTERM');
+  rt.trace('createContainer');
   const ws = openWorkspace(o.root);
+  rt.trace('openWorkspace');
   const root = ws.root;
   const id = randomBytes(32).toString('hex');
   const name = o.name ?? `tsb_${id.slice(0, 12)}`;
@@ -165,8 +166,14 @@ export async function createContainer(o: RunOptions): Promise<string> {
   const p = rt.containerPaths(root, id);
   try {
     const img = await resolveImage(ws.store, o.image);
+    rt.trace('resolveImage');
     const layers = imageLayers(img);
-    await ensureSnapshots({ store: ws.store, snapshots: ws.snapshots, signal: o.signal }, layers);
+    // The layer-unpacking code (tar, compression) loads only when a layer has no snapshot yet.
+    if (!layers.every((l) => ws.snapshots.hasLayer(l.diffId))) {
+      const { ensureSnapshots } = await import('../ops/index.js');
+      await ensureSnapshots({ store: ws.store, snapshots: ws.snapshots, signal: o.signal }, layers);
+    }
+    rt.trace('ensureSnapshots');
     const cfg = img.config.config ?? {};
     let args = containerArgs(cfg, o.cmd, o.entrypoint);
     if (args.length === 0) throw new TsbuildError('TSB_USAGE', 'no command specified', { hint: 'the image has no CMD or ENTRYPOINT: give a command after the image name' });
@@ -181,7 +188,9 @@ export async function createContainer(o: RunOptions): Promise<string> {
       mountsInfo: [],
     };
     if (o.publishAll) for (const k of Object.keys(cfg.ExposedPorts ?? {})) rec.ports.push(rt.parsePublish(k));
+    rt.trace('reserve name, dirs');
     const merged = rt.mountRootfs(root, rec);
+    rt.trace('mountRootfs');
     const env = mergeEnv(cfg.Env ?? [], env0);
     if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     const cwd = o.workdir ?? (cfg.WorkingDir || '/');
@@ -205,6 +214,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
       sys.push({ destination: '/sbin/docker-init', source: initBinary(), type: 'bind', options: ['rbind', 'ro'] });
       args = ['/sbin/docker-init', '--', ...args];
     }
+    rt.trace('checkExecutable, user, etc files');
     const res = resources(o);
     rec.spec = {
       rootfs: merged, args, env, cwd, user, network: network === 'host' ? 'host' : 'none', hostname, terminal: o.tty,
@@ -215,6 +225,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
     rec.mountsInfo = [...vols, ...mounts].map((m) => ({ type: m.type === 'bind' && m.source.startsWith(p.volumes) ? 'volume' : m.type, source: m.source, destination: m.destination, rw: !m.options.includes('ro') }));
     rt.writeRecord(root, rec);
     rt.writeState(root, id, { status: 'created' });
+    rt.trace('record, state');
     return id;
   } catch (e) {
     rt.cleanupContainer(root, id);
@@ -223,6 +234,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
     throw e;
   } finally {
     ws.close();
+    rt.trace('ws.close');
   }
 }
 

@@ -1,9 +1,9 @@
 import * as containers from '../api/containers.js';
 import { CommandNotRunnableError, runContainerFromImage, type RunOptions } from '../api/run.js';
 import { TsbuildError } from '../util/index.js';
+import { trace } from '../runtime/trace.js';
 import { all, flag, opt, parseArgs, type OptionSpec } from './args.js';
 import type { Io } from './commands.js';
-import { renderError } from './render.js';
 
 const RUN_OPTIONS: OptionSpec[] = [
   { long: 'rm' }, { long: 'detach', short: 'd' }, { long: 'name', value: true },
@@ -39,6 +39,7 @@ function usage(n: number, name: string, syntax: string, positionals: string[]): 
 
 /** tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...] */
 export async function runCommand(argv: string[], io: Io): Promise<number> {
+  trace('runCommand');
   const p = parseArgs(argv, RUN_OPTIONS, { stopAtPositional: true });
   const [image, ...cmd] = p.positionals;
   usage(1, 'run', 'run [OPTIONS] IMAGE [COMMAND] [ARG...]', p.positionals);
@@ -64,7 +65,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     return r.exitCode ?? 0;
   } catch (e) {
     if (!(e instanceof CommandNotRunnableError)) throw e;
-    io.err(renderError(e));
+    io.err((await import('./render.js')).renderError(e));
     return e.exitStatus;
   }
 }
@@ -127,7 +128,7 @@ async function each(refs: string[], io: Io, fn: (ref: string) => Promise<string 
       io.out(`${shown ?? ref}\n`);
     } catch (e) {
       if (!(e instanceof TsbuildError)) throw e;
-      io.err(renderError(e));
+      io.err((await import('./render.js')).renderError(e));
       code = 1;
     }
   }
@@ -201,7 +202,7 @@ export async function execCommand(argv: string[], io: Io): Promise<number> {
     return await containers.execInContainer(io.root, ref!, o);
   } catch (e) {
     if (!(e instanceof CommandNotRunnableError)) throw e;
-    io.err(renderError(e));
+    io.err((await import('./render.js')).renderError(e));
     return e.exitStatus;
   }
 }

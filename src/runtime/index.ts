@@ -7,3 +7,4 @@ export * from './network.js';
 export * from './supervisor.js';
 export * from './launch.js';
 export * from './options.js';
+export * from './trace.js';

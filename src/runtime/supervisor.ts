@@ -7,6 +7,7 @@ import { openLogWriter } from './logs.js';
 import { addPortForward, createNetns, freePort, removeNetns, startSlirp, type Slirp } from './network.js';
 import { RUNC_ROOT, deleteContainer, runtimePath } from './runc.js';
 import { buildRuntimeSpec } from './spec.js';
+import { trace } from './trace.js';
 import { containerPaths, readRecord, readState, removeContainerState, selfAsSupervisor, writeState, type ContainerRecord, type ContainerState } from './state.js';
 
 export interface SuperviseOptions {
@@ -116,10 +117,12 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   delete st.exitCode;
   delete st.error;
   writeState(o.root, o.id, st);
+  trace('supervise: read record, write state');
   let slirp: Slirp | undefined;
   let child: ChildProcess;
   const log = openLogWriter(p.log);
   let early = '';
+  let forward: ((sig: NodeJS.Signals) => void) | undefined;
   try {
     mountRootfs(o.root, rec);
     const net = await setupNetwork(o.root, rec, st);
@@ -128,7 +131,11 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     const spec = { ...rec.spec, rootfs: p.merged, network: net.netns ? { netnsPath: net.netns } : rec.spec.network };
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(buildRuntimeSpec(spec)));
     fs.rmSync(p.pidFile, { force: true });
+    trace('config.json');
     child = spawnRuntime(rec, p.bundle, p.pidFile, o.foreground);
+    // Forward from the moment runc exists: the container may print (and be signalled) before its pid file is read.
+    forward = (sig: NodeJS.Signals) => child.kill(sig);
+    if (o.foreground) for (const s of FORWARDED) process.on(s, forward);
     const sink = (stream: 'stdout' | 'stderr') => (b: Buffer) => {
       log.write(stream, b);
       if (st.status === 'created') early += b.toString();
@@ -142,22 +149,27 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       child.on('error', reject);
       child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
     });
+    trace('spawned runtime');
     const pid = await waitForStart(child, p.pidFile);
+    trace('pid file');
     if (pid === undefined) {
       await closed.catch(() => 1);
       throw new TsbuildError('TSB_CONTAINER_START', `the OCI runtime could not start the container: ${early.trim().split('\n').slice(-3).join('; ') || 'no output'}`);
     }
     Object.assign(st, { status: 'running', pid, startedAt: new Date().toISOString() });
     writeState(o.root, o.id, st);
+    trace('state running');
     o.onReady?.();
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    if (o.foreground) for (const s of FORWARDED) process.on(s, forward);
     const code = await closed;
+    trace('runtime exited');
     if (o.foreground) for (const s of FORWARDED) process.off(s, forward);
+    forward = undefined;
     if (piped) process.stdin.unpipe();
     finish(o.root, rec, st, slirp, log, code);
+    trace('finish');
     return code;
   } catch (e) {
+    if (forward) for (const s of FORWARDED) process.off(s, forward);
     finish(o.root, rec, { ...st, error: e instanceof Error ? e.message : String(e) }, slirp, log, 125);
     if (!o.onReady) throw e;
     o.onReady(e);
@@ -169,6 +181,7 @@ function finish(root: string, rec: ContainerRecord, st: ContainerState, slirp: S
   slirp?.stop();
   log.close();
   cleanupContainer(root, rec.id, st.slirpPid);
+  trace('cleanupContainer');
   if (rec.autoRemove) return removeContainerState(root, rec);
   delete st.pid;
   delete st.slirpPid;

@@ -95,7 +95,15 @@ function discard(dir: string): void {
   spawn('rm', ['-rf', target], { detached: true, stdio: 'ignore' }).unref();
 }
 
-/** Removes what earlier processes left in `<root>/trash/` (a detached rm may have been cut short). */
+/** Trash entries kept before one detached `rm` takes them all (removed containers are renamed in here). */
+const TRASH_BATCH = 16;
+const TRASH_MAX_AGE_MS = 60_000;
+
+/**
+ * Removes what earlier processes left in `<root>/trash/` (a detached rm may have been cut short, and removed
+ * containers are only renamed here). One detached `rm` takes a batch: once there are TRASH_BATCH entries or
+ * one is older than a minute, so that most commands pay a readdir, not a process spawn.
+ */
 export function emptyTrash(root: string): void {
   const trash = path.join(root, 'trash');
   let names: string[];
@@ -105,7 +113,17 @@ export function emptyTrash(root: string): void {
     if (isErrno(e, 'ENOENT')) return;
     throw e;
   }
-  if (names.length > 0) spawn('rm', ['-rf', ...names.map((n) => path.join(trash, n))], { detached: true, stdio: 'ignore' }).unref();
+  if (names.length === 0) return;
+  const now = Date.now();
+  const stale = () =>
+    names.some((n) => {
+      try {
+        return now - fs.lstatSync(path.join(trash, n)).ctimeMs > TRASH_MAX_AGE_MS;
+      } catch {
+        return false;
+      }
+    });
+  if (names.length >= TRASH_BATCH || stale()) spawn('rm', ['-rf', ...names.map((n) => path.join(trash, n))], { detached: true, stdio: 'ignore' }).unref();
 }
 
 /**

@@ -1,4 +1,17 @@
+import * as fs from 'node:fs';
 import { TsbuildError, execCapture } from '../util/index.js';
+
+const found = new Map<string, string>();
+
+/** mount(8)/umount(8) by absolute path: a bare name makes every spawn walk $PATH (shims and all) first. */
+function bin(name: 'mount' | 'umount'): string {
+  let p = found.get(name);
+  if (p === undefined) {
+    p = ['/usr/bin/', '/bin/', '/usr/sbin/', '/sbin/'].map((d) => d + name).find((c) => fs.existsSync(c)) ?? name;
+    found.set(name, p);
+  }
+  return p;
+}
 
 export interface OverlayOptions {
   /** Lower dirs, topmost first (overlayfs order). Relative paths resolve against `cwd`. */
@@ -15,7 +28,7 @@ export function mountOverlay(o: OverlayOptions): void {
   const opts = [`lowerdir=${o.lower.join(':')}`];
   if (o.upper) opts.push(`upperdir=${o.upper}`, `workdir=${o.work}`, 'redirect_dir=off', 'metacopy=off');
   if (!o.upper) opts.push('ro');
-  const r = execCapture('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), o.target], { cwd: o.cwd });
+  const r = execCapture(bin('mount'), ['-t', 'overlay', 'overlay', '-o', opts.join(','), o.target], { cwd: o.cwd });
   if (r.code !== 0) {
     throw new TsbuildError('TSB_MOUNT_FAILED', `overlay mount on ${o.target} failed: ${r.stderr.trim()}`, {
       hint: 'tsbuild needs root and a kernel with overlayfs',
@@ -25,19 +38,19 @@ export function mountOverlay(o: OverlayOptions): void {
 
 /** Mounts `source` on `target` with a bind mount (read-only when asked). */
 export function bindMount(source: string, target: string, options: { readonly?: boolean } = {}): void {
-  const r = execCapture('mount', ['--bind', source, target]);
+  const r = execCapture(bin('mount'), ['--bind', source, target]);
   if (r.code !== 0) throw new TsbuildError('TSB_MOUNT_FAILED', `bind mount of ${source} failed: ${r.stderr.trim()}`);
   if (options.readonly) {
-    const ro = execCapture('mount', ['-o', 'remount,bind,ro', target]);
+    const ro = execCapture(bin('mount'), ['-o', 'remount,bind,ro', target]);
     if (ro.code !== 0) throw new TsbuildError('TSB_MOUNT_FAILED', `read-only remount of ${target} failed: ${ro.stderr.trim()}`);
   }
 }
 
 /** Unmounts `target`; a target that is not mounted is fine. Falls back to a lazy detach when busy. */
 export function unmount(target: string): void {
-  const r = execCapture('umount', [target]);
+  const r = execCapture(bin('umount'), [target]);
   if (r.code === 0 || /not mounted|no mount point|No such file/.test(r.stderr)) return;
-  const lazy = execCapture('umount', ['-l', target]);
+  const lazy = execCapture(bin('umount'), ['-l', target]);
   if (lazy.code !== 0 && !/not mounted|no mount point/.test(lazy.stderr)) {
     throw new TsbuildError('TSB_MOUNT_FAILED', `umount ${target} failed: ${r.stderr.trim()}`);
   }

@@ -1,0 +1,15 @@
+/**
+ * Phase timestamps for `tsbuild run` when TSBUILD_TRACE is set: `trace(label)` prints the milliseconds since
+ * this process started (node start-up included) to stderr. Costs one env lookup when off.
+ */
+import { performance } from 'node:perf_hooks';
+
+const on = !!process.env.TSBUILD_TRACE;
+let last = 0;
+
+export function trace(label: string): void {
+  if (!on) return;
+  const now = performance.now();
+  process.stderr.write(`[trace] ${now.toFixed(1).padStart(7)} ms  +${(now - last).toFixed(1).padStart(6)}  ${label}\n`);
+  last = now;
+}
