@@ -76,8 +76,8 @@ export async function pullImage(root: string, name: string, o: PullOptions = {})
     const platform = o.platform ? parsePlatform(o.platform) : hostPlatform();
     const got = await reg.resolveManifest(c, ref.repository, ref.digest ?? ref.tag ?? 'latest', platform);
     const manifest = parseManifest(got.manifest.bytes);
-    await fetchBlob(store, c, ref.repository, manifest.config, o);
-    await reg.mapLimit(manifest.layers, o.parallel ?? 4, (l) => fetchBlob(store, c, ref.repository, l, o));
+    // the config with the layers, not before them: one round trip less, and it is small
+    await reg.mapLimit([manifest.config, ...manifest.layers], o.parallel ?? 4, (d) => fetchBlob(store, c, ref.repository, d, o));
     if (got.index) await store.putBlob(got.index.bytes, got.index.digest);
     await store.putBlob(got.manifest.bytes, got.manifest.digest);
     const img = await readImage(store, got.manifest.digest);

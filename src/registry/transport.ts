@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
+import { isIP } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import * as v8 from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
@@ -57,31 +59,70 @@ export function tlsFor(host: string, o: RegistryOptions): { ca?: Buffer[]; cert?
   return out;
 }
 
+/**
+ * Whether `host` completes a verified TLS handshake ('https') or not ('http'): a bare handshake whose
+ * socket is destroyed at once, so a plain-HTTP server's half-closed connection cannot hold the process open.
+ */
+function probeTls(host: string, signal: AbortSignal | undefined): Promise<'https' | 'http'> {
+  const u = new URL(`https://${host}`);
+  const hostname = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve('http');
+    const s = tls.connect({ host: hostname, port: Number(u.port || 443), ...(isIP(hostname) ? {} : { servername: hostname }) });
+    const done = (scheme: 'https' | 'http') => {
+      signal?.removeEventListener('abort', onAbort);
+      s.destroy();
+      resolve(scheme);
+    };
+    const onAbort = () => done('http');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    s.once('secureConnect', () => done(s.authorized ? 'https' : 'http'));
+    s.once('error', () => done('http'));
+    s.once('close', () => done('http'));
+    s.setTimeout(5000, () => done('http'));
+  });
+}
+
 function tlsRootCerts(): Buffer[] {
   return tls.rootCertificates.map((c) => Buffer.from(c));
+}
+
+let wasmTierUpOff = false;
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly on the first connection; V8 then re-compiles its
+ * hot functions with TurboFan on background threads, and Node waits for those jobs before the process can
+ * exit: 0.2–0.5 s after the last byte on a busy 2-core machine (measured), longer than a whole re-push.
+ * Liftoff's code parses as fast for our traffic (bodies are passed through, not scanned), so the tier-up is
+ * switched off before the module is compiled.
+ */
+function noWasmTierUp(): void {
+  if (wasmTierUpOff) return;
+  wasmTierUpOff = true;
+  v8.setFlagsFromString('--liftoff-only');
 }
 
 /** Per-host connection pools, schemes and policies for one operation. */
 export class Transport {
   private readonly agents = new Map<string, Agent>();
   private readonly schemes = new Map<string, 'https' | 'http'>();
-  constructor(readonly options: RegistryOptions = {}) {}
+  private readonly probes = new Map<string, Promise<'https' | 'http'>>();
+  constructor(readonly options: RegistryOptions = {}) {
+    noWasmTierUp();
+  }
 
   /** The base URL of a registry host, probing HTTPS first and falling back to HTTP for insecure hosts. */
   async base(host: string): Promise<URL> {
     let scheme = this.schemes.get(host);
     if (!scheme) {
-      scheme = 'https';
-      const insecure = isLoopback(host) || (this.options.insecureRegistries ?? []).includes(host);
-      if (insecure && !tlsFor(host, this.options)) {
-        try {
-          const r = await request(`https://${host}/v2/`, { dispatcher: this.agent(host), signal: this.options.signal, headersTimeout: 5000 });
-          await r.body.dump();
-        } catch (e) {
-          if (isTsbuildError(e)) throw e;
-          scheme = 'http';
-        }
+      let probe = this.probes.get(host);
+      if (!probe) {
+        // one probe per host, shared by the requests that start together (a push HEADs its blobs in parallel)
+        const insecure = isLoopback(host) || (this.options.insecureRegistries ?? []).includes(host);
+        probe = insecure && !tlsFor(host, this.options) ? probeTls(host, this.options.signal) : Promise.resolve('https' as const);
+        this.probes.set(host, probe);
       }
+      scheme = await probe;
       this.schemes.set(host, scheme);
     }
     return new URL(`${scheme}://${host}`);
@@ -113,6 +154,10 @@ export class Transport {
           body: req.body?.(),
           dispatcher: this.agent(url.host),
           signal: this.options.signal,
+          // undici closes the connection after every HEAD unless told not to; a registry sends no body to a HEAD
+          reset: false,
+          // the body stream buffers up to 1 MiB before it pauses the socket (default 64 KiB): fewer stalls
+          highWaterMark: 1 << 20,
           headersTimeout: this.options.timeoutMs ?? 60_000,
           bodyTimeout: this.options.timeoutMs ?? 60_000,
         });
