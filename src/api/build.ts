@@ -12,6 +12,7 @@ import { digestHex } from '../oci/index.js';
 import { baseImage, openWorkspace, type PullPolicy } from './env.js';
 import { writeOutput, type OutputSpec } from './output.js';
 import { exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
+import { maybeCollect } from './gc.js';
 import { lintDockerfile } from './lint.js';
 import { recordAndExplain, type StepExplanation } from './explain.js';
 
@@ -43,6 +44,10 @@ export interface BuildOptions {
   cacheFrom?: CacheSpec[];
   /** `--cache-to`: where to write this build's step cache afterwards. */
   cacheTo?: CacheSpec[];
+  /** Plain-HTTP registries for --cache-to/--cache-from type=registry (loopback hosts always are). */
+  insecureRegistries?: string[];
+  /** Automatic GC after the build: false turns it off ($TSBUILD_GC_KEEP sets the cap, "off" disables too). */
+  gc?: boolean;
   /** `--explain-cache`: explain every step's hit or miss against the last build of this Dockerfile and target. */
   explainCache?: boolean;
 }
@@ -128,8 +133,15 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
     }
     const cache = openCache(ws.root);
     for (const spec of o.cacheFrom ?? []) {
-      if (spec.type !== 'local') throw new TsbuildError('TSB_NOT_IMPLEMENTED', '--cache-from type=registry is not supported yet');
-      await importCacheLocal(ws.store, cache, spec.location, o.signal);
+      if (spec.type === 'registry') {
+        // The registry client (undici) loads only when a registry cache is used.
+        const { importCacheRegistry } = await import('./cache-registry.js');
+        await importCacheRegistry(ws.store, cache, spec.location, {
+          signal: o.signal,
+          insecureRegistries: o.insecureRegistries ?? [],
+          onProgress: (p) => o.onEvent({ type: 'pull.progress', ref: spec.location, digest: p.digest, current: p.current, total: p.total, done: p.status === 'done' || p.status === 'exists', exists: p.status === 'exists' }),
+        });
+      } else await importCacheLocal(ws.store, cache, spec.location, o.signal);
     }
     const epoch = sourceDateEpoch(o.sourceDateEpoch);
     const traces: StepTrace[] = [];
@@ -179,8 +191,20 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
     for (const t of o.tags) await ws.store.setRef(t, { mediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: image.manifestBytes.length });
     for (const out of o.outputs) await writeOutput(ws.store, image, o.tags, out, o.signal);
     for (const spec of o.cacheTo ?? []) {
-      if (spec.type !== 'local') throw new TsbuildError('TSB_NOT_IMPLEMENTED', '--cache-to type=registry is not supported yet');
-      await exportCacheLocal(ws.store, spec.mode === 'max' ? result.allSteps : result.steps, spec.location);
+      const steps = spec.mode === 'max' ? result.allSteps : result.steps;
+      const cacheMounts = spec.cacheMounts ?? false;
+      if (spec.type === 'registry') {
+        const { exportCacheRegistry } = await import('./cache-registry.js');
+        await exportCacheRegistry(ws.store, steps, spec.location, {
+          cacheMounts,
+          signal: o.signal,
+          insecureRegistries: o.insecureRegistries ?? [],
+          onProgress: (p) => o.onEvent({ type: 'push.progress', ref: spec.location, digest: p.digest, current: p.current, total: p.total, done: p.status === 'done' || p.status === 'exists' || p.status === 'mounted', exists: p.status === 'exists' || p.status === 'mounted' }),
+        });
+      } else await exportCacheLocal(ws.store, steps, spec.location, { cacheMounts, signal: o.signal });
+    }
+    if (o.gc !== false) {
+      await maybeCollect(ws.root, { steps: result.allSteps }).catch((e: unknown) => o.onEvent({ type: 'warning', message: `automatic GC failed: ${(e as Error).message}` }));
     }
     return explanations ? { image, id: image.configDigest, tags: o.tags, explanations } : { image, id: image.configDigest, tags: o.tags };
   } finally {

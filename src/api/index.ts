@@ -9,3 +9,4 @@ export { formatCodeFrame } from '../dockerfile/index.js';
 export { du, prune, type DiskUsage, type PruneOptions } from './prune.js';
 export { parseCacheSpec, exportCacheLocal, importCacheLocal, type CacheSpec } from './cache-io.js';
 export type { PullPolicy } from './env.js';
+export { maybeCollect, gcCap, parseSize, type GcOptions, type GcResult } from './gc.js';

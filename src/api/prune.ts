@@ -143,6 +143,8 @@ export async function prune(root: string, o: PruneOptions = {}): Promise<{ recor
       fs.rmSync(path.join(snapDir, 'l', hex.slice(0, 16)), { force: true });
       snapshots++;
     }
+    // The automatic GC's running size estimate (gc.ts) is stale now: its next call recounts.
+    if (doomed.size > 0) fs.rmSync(path.join(store.root, 'gc.json'), { force: true });
     if (snapshots > 0) spawn('rm', ['-rf', ...fs.readdirSync(trash).map((n) => path.join(trash, n))], { detached: true, stdio: 'ignore' }).unref();
     return { records: doomed.size, blobs, snapshots, bytes };
   }, { timeoutMs: 600_000 });
