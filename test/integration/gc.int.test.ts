@@ -19,7 +19,8 @@ COPY --from=gen /n /n
 
 async function buildN(root: string, ctx: string, n: number) {
   const list: BuildEvent[] = [];
-  await build({ root, contextDir: ctx, tags: [`gc:${n}`], buildArgs: { N: String(n) }, noCache: false, network: 'host', outputs: [], onEvent: (e) => list.push(e), signal: new AbortController().signal });
+  // gc: false — the test drives maybeCollect itself, with its own cap.
+  await build({ root, contextDir: ctx, tags: [`gc:${n}`], buildArgs: { N: String(n) }, noCache: false, network: 'host', outputs: [], onEvent: (e) => list.push(e), signal: new AbortController().signal, gc: false });
   return list.filter((e) => e.type === 'step.start').map((e) => (e as { label: string }).label);
 }
 
@@ -62,4 +63,18 @@ test('gcCap: option, TSBUILD_GC_KEEP (sizes, off), default min(10% of the filesy
   assert.equal(parseSize('512MB'), 512 * 1024 ** 2);
   assert.equal(parseSize('1000'), 1000);
   assert.throws(() => parseSize('lots'), /invalid size/);
+});
+
+test('every build runs the automatic GC: through the CLI the cache stays under TSBUILD_GC_KEEP', (t) => {
+  if (!requireSandbox(t)) return;
+  const root = storeWithBusybox();
+  const ctx = makeContext({ Dockerfile: DOCKERFILE });
+  cleanup.push(() => removeStore(root), () => fs.rmSync(ctx, { recursive: true, force: true }));
+  const cap = 1024 * 1024;
+  for (let n = 1; n <= 6; n++) {
+    const r = tsbuild(root, ['build', '-q', '-t', `cli:${n}`, '--build-arg', `N=${n}`, ctx], { env: { TSBUILD_GC_KEEP: '1m' } });
+    assert.equal(r.code, 0, r.stderr);
+  }
+  assert.ok(cacheBytes(root) <= cap, `cache ${cacheBytes(root)} <= cap ${cap}`);
+  assert.equal(tsbuild(root, ['run', '--rm', 'cli:1', 'cat', '/n']).stdout, '1\n', 'named images survive the GC');
 });
