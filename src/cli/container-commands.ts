@@ -1,7 +1,7 @@
 import * as containers from '../api/containers.js';
 import { CommandNotRunnableError, runContainerFromImage, type RunOptions } from '../api/run.js';
 import { TsbuildError } from '../util/index.js';
-import { trace } from '../runtime/trace.js';
+import { trace } from '../api/trace.js';
 import { all, flag, opt, parseArgs, type OptionSpec } from './args.js';
 import type { Io } from './commands.js';
 
