@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Digest } from '../oci/index.js';
 import { walkSource, type SelectedSource, type SourceRoot, type WalkFilter } from './select.js';
+import { openStatCache, statCacheFile, type StatCache } from './statcache.js';
 
 const CHUNK = 1024 * 1024;
 let buffer: Buffer | undefined;
@@ -22,9 +23,10 @@ export function hashFile(file: string): string {
 
 /**
  * Content digest of selected sources: path, type, mode, owner, size, link target and content of every
- * entry; never mtimes, so touching a file without changing it keeps the digest.
+ * entry; never mtimes, so touching a file without changing it keeps the digest. With `cache` (the build
+ * context's stat cache), files whose stat is unchanged are not read again.
  */
-export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}): Digest {
+export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}, cache?: StatCache): Digest {
   const h = createHash('sha256');
   for (const sel of selection) {
     h.update(`source\0${sel.rel}\0`);
@@ -32,9 +34,24 @@ export function digestSelection(root: SourceRoot, selection: SelectedSource[], f
       const st = e.stat;
       const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
       const link = type === 'l' ? fs.readlinkSync(e.host) : '';
-      const content = type === 'f' ? hashFile(e.host) : '';
+      const content = type !== 'f' ? '' : cache ? cache.digest(sel.rel === '' ? e.rel : e.rel === '' ? sel.rel : `${sel.rel}/${e.rel}`, e.host, st, hashFile) : hashFile(e.host);
       h.update(`${e.rel}\0${type}\0${st.mode}\0${root.keepOwner ? `${st.uid}:${st.gid}` : '0:0'}\0${type === 'f' ? st.size : 0}\0${link}\0${content}\n`);
     }, filter);
   }
   return `sha256:${h.digest('hex')}` as Digest;
+}
+
+const caches = new WeakMap<SourceRoot, StatCache>();
+
+/**
+ * The stat cache of a build's context root, kept in the store (`<storeRoot>/context-cache/`): one per
+ * SourceRoot object, so steps of one build share it and never hash a file twice.
+ */
+export function contextStatCache(storeRoot: string, root: SourceRoot): StatCache {
+  let c = caches.get(root);
+  if (!c) {
+    c = openStatCache(statCacheFile(storeRoot, root.dir), root.dir);
+    caches.set(root, c);
+  }
+  return c;
 }

@@ -37,13 +37,16 @@ export function compilePatterns(patterns: readonly string[]): IgnoreMatcher {
   return {
     patterns: kept,
     ignored(rel) {
-      const parents = path.posix.dirname(rel);
-      const dirs = parents === '.' ? [] : parents.split('/');
+      if (rules.length === 0) return false;
+      let parents: string[] | undefined;
       let matched = false;
       for (const r of rules) {
         if (r.negate !== matched) continue;
         let m = r.re.test(rel);
-        for (let i = 0; !m && i < dirs.length; i++) m = r.re.test(dirs.slice(0, i + 1).join('/'));
+        if (!m) {
+          parents ??= parentDirs(rel);
+          for (let i = 0; !m && i < parents.length; i++) m = r.re.test(parents[i]!);
+        }
         if (m) matched = !r.negate;
       }
       return matched;
@@ -54,6 +57,13 @@ export function compilePatterns(patterns: readonly string[]): IgnoreMatcher {
       return rules.some((r) => r.negate && `${r.text}/`.startsWith(`${dir}/`));
     },
   };
+}
+
+/** "a/b/c" → ["a", "a/b"]. */
+function parentDirs(rel: string): string[] {
+  const out: string[] = [];
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) out.push(rel.slice(0, i));
+  return out;
 }
 
 /**

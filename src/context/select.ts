@@ -144,7 +144,7 @@ function walkDir(root: SourceRoot, host: string, rootRel: string, rel: string, v
   for (const name of fs.readdirSync(host).sort()) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
     const inRoot = rootRel === '' ? childRel : `${rootRel}/${childRel}`;
-    const childHost = path.join(host, name);
+    const childHost = host.endsWith('/') ? host + name : `${host}/${name}`;
     const stat = fs.lstatSync(childHost);
     const isDir = stat.isDirectory();
     let included = true;

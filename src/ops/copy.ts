@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  NO_IGNORE, compilePatterns, digestSelection, selectSources,
+  NO_IGNORE, compilePatterns, contextStatCache, digestSelection, selectSources,
   type SelectedSource, type SourceRoot, type WalkFilter,
 } from '../context/index.js';
 import type { CopyOp } from '../graph/index.js';
@@ -102,7 +102,9 @@ export const copyHandler: OpHandler<CopyOp> = {
     const { from, ...rest } = op;
     const source = from.kind === 'context'
       ? await withSourceRoot(op, ctx, async (root) => {
-        const parts = localItems(root, op).map((i) => digestSelection(root, [i.sel], i.filter));
+        const cache = contextStatCache(ctx.store.root, root);
+        const parts = localItems(root, op).map((i) => digestSelection(root, [i.sel], i.filter, cache));
+        cache.save();
         return sha256(JSON.stringify(parts));
       })
       : from.kind === 'stage' ? await ctx.stageKey(from.stage) : from.image.id;
