@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { cacheMountsDir, type CacheIndex, type CacheRecord } from '../cache/index.js';
 import { applyLayer, createLayerStream } from '../layer/index.js';
 import { MediaType, REF_NAME_ANNOTATION, digestHex, parseDigest, sha256, type Descriptor, type Digest, type ImageIndex, type Manifest } from '../oci/index.js';
-import { mapLimit } from '../registry/index.js';
+import { mapLimit } from '../util/index.js';
 import type { Store } from '../store/index.js';
 import { TsbuildError, ensureDir, isErrno, writeFileAtomic } from '../util/index.js';
 

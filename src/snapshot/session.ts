@@ -39,7 +39,8 @@ export function openSession(root: string): Session {
       ensureDir(dir);
       created = true;
     }
-    writeFileAtomic(path.join(dir, 'journal.json'), JSON.stringify(journal));
+    // Only live processes read the journal, and a reboot ends them all: no fsync needed.
+    writeFileAtomic(path.join(dir, 'journal.json'), JSON.stringify(journal), { durable: false });
   };
   let closed = false;
   return {

@@ -8,13 +8,16 @@ export function tempSibling(target: string): string {
   return path.join(path.dirname(target), `.tmp-${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Writes `data` to `target` atomically: temp file, fsync, rename. */
-export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+/**
+ * Writes `data` to `target` atomically: temp file, fsync, rename. `durable: false` skips the fsync for
+ * state that only matters while the machine stays up (a process journal): still atomic for readers.
+ */
+export function writeFileAtomic(target: string, data: string | Uint8Array, options: { durable?: boolean } = {}): void {
   const tmp = tempSibling(target);
   const fd = fs.openSync(tmp, 'wx', 0o644);
   try {
-    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    if (options.durable !== false) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
