@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { CacheIndex, CacheRecord } from '../cache/index.js';
-import { MediaType, parseReference, type Descriptor, type Digest, type Manifest, type Reference } from '../oci/index.js';
+import { MediaType, parseReference, type Descriptor, type Digest, type Manifest } from '../oci/index.js';
 import * as reg from '../registry/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { TsbuildError, isErrno, isTsbuildError } from '../util/index.js';
 import { buildCacheManifest, importCacheManifest, type CacheExportOptions } from './cache-io.js';
-import type { RegistryCallOptions } from './registry.js';
+import { pushDescriptor, type RegistryCallOptions } from './registry.js';
 
 /** Options of exportCacheRegistry / importCacheRegistry: transport settings, progress, cancellation. */
 export interface CacheRegistryOptions extends RegistryCallOptions, reg.UploadOptions {
@@ -46,8 +46,8 @@ export async function exportCacheRegistry(store: Store | string, steps: Array<{ 
     c.addScope(r.repository, ['pull', 'push']);
     const sources = readSources(s);
     const blobs = [...new Map(cm.blobs.map((b) => [b.desc.digest, b])).values()];
-    await reg.mapLimit(blobs, o.parallel ?? 4, (b) => pushBlob(c, r, b.desc, (start, end) => fs.createReadStream(b.file, { start, end: end - 1, highWaterMark: 1 << 20 }), sources, o));
-    await pushBlob(c, r, cm.configDesc, (start, end) => Readable.from([cm.config.subarray(start, end)]), {}, o);
+    await reg.mapLimit(blobs, o.parallel ?? 4, (b) => pushDescriptor(c, r, b.desc, (start, end) => fs.createReadStream(b.file, { start, end: end - 1, highWaterMark: 1 << 20 }), sources, o));
+    await pushDescriptor(c, r, cm.configDesc, (start, end) => Readable.from([cm.config.subarray(start, end)]), {}, o);
     const digest = await reg.putManifest(c, r.repository, r.digest ?? r.tag ?? 'latest', cm.manifestBytes, MediaType.ociManifest);
     return { mediaType: MediaType.ociManifest, digest, size: cm.manifestBytes.length };
   } finally {
@@ -56,17 +56,6 @@ export async function exportCacheRegistry(store: Store | string, steps: Array<{ 
   }
 }
 
-async function pushBlob(c: reg.RegistryClient, ref: Reference, d: Descriptor, open: (start: number, end: number) => Readable, sources: Record<string, string[]>, o: CacheRegistryOptions): Promise<void> {
-  const report = (status: reg.BlobProgress['status']) => o.onProgress?.({ type: 'push.progress', digest: d.digest, current: d.size, total: d.size, status });
-  if (await reg.blobExists(c, ref.repository, d.digest)) return report('exists');
-  for (const src of sources[d.digest] ?? []) {
-    const slash = src.indexOf('/');
-    const [registry, repo] = [src.slice(0, slash), src.slice(slash + 1)];
-    if (registry !== ref.registry || repo === ref.repository) continue;
-    if (await reg.mountBlob(c, ref.repository, d.digest, repo)) return report('mounted');
-  }
-  await reg.uploadBlob(c, ref.repository, { mediaType: d.mediaType, digest: d.digest, size: d.size }, open, o);
-}
 
 /**
  * Pulls the cache manifest at `ref` into the store: records added where missing, their layer blobs

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import * as path from 'node:path';
 import { type StoredImage, parseManifest, readImage, resolveImage } from '../image/index.js';
 import { type Descriptor, type Digest, MediaType, type Platform, type Reference, familiarName, hostPlatform, normalizeName, parseReference } from '../oci/index.js';
@@ -99,7 +100,18 @@ export interface PushResult {
   size: number;
 }
 
-async function pushBlob(store: Store, c: reg.RegistryClient, ref: Reference, d: Descriptor, sources: Record<string, string[]>, o: RegistryCallOptions & reg.UploadOptions): Promise<void> {
+/**
+ * Puts one blob into a repository the cheapest way: already there (HEAD), mounted from another repository
+ * on the same registry that `sources` says holds it, or a chunked upload of `open(start, end)`.
+ */
+export async function pushDescriptor(
+  c: reg.RegistryClient,
+  ref: Reference,
+  d: Descriptor,
+  open: (start: number, end: number) => Readable,
+  sources: Record<string, string[]>,
+  o: RegistryCallOptions & reg.UploadOptions,
+): Promise<void> {
   const report = (status: reg.BlobProgress['status']) => o.onProgress?.({ type: 'push.progress', digest: d.digest, current: d.size, total: d.size, status });
   if (await reg.blobExists(c, ref.repository, d.digest)) return report('exists');
   for (const src of sources[d.digest] ?? []) {
@@ -108,9 +120,13 @@ async function pushBlob(store: Store, c: reg.RegistryClient, ref: Reference, d: 
     if (registry !== ref.registry || repo === ref.repository) continue;
     if (await reg.mountBlob(c, ref.repository, d.digest, repo)) return report('mounted');
   }
+  await reg.uploadBlob(c, ref.repository, d, open, o);
+}
+
+async function pushBlob(store: Store, c: reg.RegistryClient, ref: Reference, d: Descriptor, sources: Record<string, string[]>, o: RegistryCallOptions & reg.UploadOptions): Promise<void> {
   if (!store.hasBlob(d.digest)) throw new TsbuildError('TSB_STORE_CORRUPT', `blob ${d.digest} is missing from the store`, { hint: 'pull or build the image again' });
   const file = store.blobPath(d.digest);
-  await reg.uploadBlob(c, ref.repository, d, (start, end) => fs.createReadStream(file, { start, end: end - 1, highWaterMark: 1 << 20 }), o);
+  await pushDescriptor(c, ref, d, (start, end) => fs.createReadStream(file, { start, end: end - 1, highWaterMark: 1 << 20 }), sources, o);
 }
 
 /** Pushes images by their names (registry/repo:tag); blobs once per repository (HEAD, mount or chunked upload), manifests last. */

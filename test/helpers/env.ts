@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 
 /** The repository root (tests run compiled from dist/, so walk up to package.json). */
 export const REPO = (() => {
@@ -123,4 +123,29 @@ export function sessionsLeft(root: string): string[] {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+}
+
+/**
+ * For a describe block: a store with busybox made before its tests (as root) and removed after them,
+ * with the temp dirs its tests `track`ed. `root` is '' when not root (tests then skip or fail via requireSandbox).
+ */
+export function suiteStore(): { readonly root: string; track(dir: string): string } {
+  let root = '';
+  const dirs: string[] = [];
+  before(() => {
+    if (process.getuid?.() === 0) root = storeWithBusybox();
+  });
+  after(() => {
+    if (root) removeStore(root);
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    get root() {
+      return root;
+    },
+    track(dir) {
+      dirs.push(dir);
+      return dir;
+    },
+  };
 }

@@ -2,40 +2,32 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { listLayerEntries } from '../../src/layer/index.js';
-import { makeContext, removeStore, requireSandbox, storeWithBusybox, tempDir, tsbuild } from '../helpers/env.js';
+import { makeContext, requireSandbox, tempDir, suiteStore, tsbuild } from '../helpers/env.js';
 
 /** COPY/ADD at BuildKit parity, checked by running the image and by reading the layers. */
 describe('COPY and ADD', () => {
-  let root = '';
-  const dirs: string[] = [];
-  before(() => {
-    if (process.getuid?.() === 0) root = storeWithBusybox();
-  });
-  after(() => {
-    if (root) removeStore(root);
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const suite = suiteStore();
   const ctxOf = (files: Record<string, string>) => {
     const c = makeContext(files);
-    dirs.push(c);
+    suite.track(c);
     return c;
   };
-  const build = (ctx: string, tag: string) => tsbuild(root, ['build', '-t', tag, ctx]);
+  const build = (ctx: string, tag: string) => tsbuild(suite.root, ['build', '-t', tag, ctx]);
   const buildOk = (ctx: string, tag: string) => {
     const r = build(ctx, tag);
     assert.equal(r.code, 0, r.stderr);
   };
   const sh = (tag: string, script: string) => {
-    const r = tsbuild(root, ['run', '--rm', tag, 'sh', '-c', script]);
+    const r = tsbuild(suite.root, ['run', '--rm', tag, 'sh', '-c', script]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
   const lastLayer = async (tag: string) => {
-    const [info] = JSON.parse(tsbuild(root, ['inspect', tag]).stdout);
+    const [info] = JSON.parse(tsbuild(suite.root, ['inspect', tag]).stdout);
     const last = info.Manifest.layers[info.Manifest.layers.length - 1].digest as string;
-    const entries = await listLayerEntries(fs.createReadStream(path.join(root, 'blobs/sha256', last.slice(7))));
+    const entries = await listLayerEntries(fs.createReadStream(path.join(suite.root, 'blobs/sha256', last.slice(7))));
     return entries;
   };
 
@@ -181,7 +173,7 @@ describe('COPY and ADD', () => {
   test('ADD: local archives by content, .gz that is not a tar, --chown on extracted files', (t) => {
     if (!requireSandbox(t)) return;
     const src = tempDir('tsb-addsrc-');
-    dirs.push(src);
+    suite.track(src);
     fs.mkdirSync(path.join(src, 'pkg'));
     fs.writeFileSync(path.join(src, 'pkg/tool'), 't');
     const ctx = ctxOf({ Dockerfile: 'FROM busybox\nADD --chown=5:6 a.tgz /y\nADD a.bz2 /b/\nADD a.xz /x/\nADD notes.gz /raw/\nADD dir /keep/\n' });
@@ -209,15 +201,15 @@ describe('COPY and ADD', () => {
       const ctx = ctxOf({
         Dockerfile: `FROM busybox\nADD ${base}/files/data.bin /d/\nADD --checksum=${sum} --chmod=640 --chown=3:4 ${base}/files/x.tar.gz /named\nADD ${base}/ /u/\n`,
       });
-      const r = tsbuild(root, ['build', '-t', 'cp:http', ctx]);
+      const r = tsbuild(suite.root, ['build', '-t', 'cp:http', ctx]);
       assert.equal(r.code, 0, r.stderr);
       const out = sh('cp:http', 'stat -c "%n %a %u:%g %Y" /d/data.bin /named /u/__unnamed__; cat /named');
       assert.equal(out, `/d/data.bin 600 0:0 1445412480\n/named 640 3:4 1445412480\n/u/__unnamed__ 600 0:0 1445412480\n${body}`);
       const bad = ctxOf({ Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${base}/f /f\n` });
-      const b = tsbuild(root, ['build', bad]);
+      const b = tsbuild(suite.root, ['build', bad]);
       assert.notEqual(b.code, 0);
       assert.match(b.stderr, /digest mismatch/);
-      const git = tsbuild(root, ['build', ctxOf({ Dockerfile: 'FROM busybox\nADD https://github.com/a/b.git /src\n' })]);
+      const git = tsbuild(suite.root, ['build', ctxOf({ Dockerfile: 'FROM busybox\nADD https://github.com/a/b.git /src\n' })]);
       assert.notEqual(git.code, 0);
       assert.match(git.stderr, /not supported/);
     } finally {

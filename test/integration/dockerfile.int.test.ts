@@ -2,34 +2,26 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeContext, removeStore, requireSandbox, storeWithBusybox, tempDir, tsbuild } from '../helpers/env.js';
+import { describe, test } from 'node:test';
+import { makeContext, requireSandbox, tempDir, suiteStore, tsbuild } from '../helpers/env.js';
 
 /** The first cut of Dockerfile semantics, checked by running what was built. */
 describe('Dockerfile instructions, first cut', () => {
-  let root = '';
-  const dirs: string[] = [];
-  before(() => {
-    if (process.getuid?.() === 0) root = storeWithBusybox();
-  });
-  after(() => {
-    if (root) removeStore(root);
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const suite = suiteStore();
 
   function build(files: Record<string, string>, tag: string, extra: string[] = []): string {
     const ctx = makeContext(files);
-    dirs.push(ctx);
-    const r = tsbuild(root, ['build', '-t', tag, ...extra, ctx]);
+    suite.track(ctx);
+    const r = tsbuild(suite.root, ['build', '-t', tag, ...extra, ctx]);
     assert.equal(r.code, 0, r.stderr);
     return ctx;
   }
   const run = (tag: string, ...cmd: string[]) => {
-    const r = tsbuild(root, ['run', '--rm', tag, ...cmd]);
+    const r = tsbuild(suite.root, ['run', '--rm', tag, ...cmd]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
-  const config = (tag: string) => JSON.parse(tsbuild(root, ['inspect', tag]).stdout)[0].Config.config;
+  const config = (tag: string) => JSON.parse(tsbuild(suite.root, ['inspect', tag]).stdout)[0].Config.config;
 
   test('COPY --chown and --chmod, directory contents, trailing-slash rules, .dockerignore', (t) => {
     if (!requireSandbox(t)) return;
@@ -63,15 +55,15 @@ describe('Dockerfile instructions, first cut', () => {
   test('ADD auto-extracts local tar archives (plain and gzip) and copies other files as they are', (t) => {
     if (!requireSandbox(t)) return;
     const src = tempDir('tsb-addsrc-');
-    dirs.push(src);
+    suite.track(src);
     fs.mkdirSync(path.join(src, 'pkg/bin'), { recursive: true });
     fs.writeFileSync(path.join(src, 'pkg/bin/tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
     const ctx = makeContext({ Dockerfile: 'FROM busybox\nADD plain.tar /opt/\nADD zipped.tar.gz /z/\nADD notes.gz /raw/\n' });
-    dirs.push(ctx);
+    suite.track(ctx);
     assert.equal(spawnSync('tar', ['-cf', path.join(ctx, 'plain.tar'), '-C', src, 'pkg']).status, 0);
     assert.equal(spawnSync('tar', ['-czf', path.join(ctx, 'zipped.tar.gz'), '-C', src, 'pkg']).status, 0);
     assert.equal(spawnSync('sh', ['-c', `echo just text | gzip > ${path.join(ctx, 'notes.gz')}`]).status, 0);
-    const r = tsbuild(root, ['build', '-t', 'add:1', ctx]);
+    const r = tsbuild(suite.root, ['build', '-t', 'add:1', ctx]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(run('add:1', '/opt/pkg/bin/tool'), 'tool\n');
     assert.equal(run('add:1', '/z/pkg/bin/tool'), 'tool\n');
@@ -126,7 +118,7 @@ describe('Dockerfile instructions, first cut', () => {
     }, 'ep:1');
     assert.equal(run('ep:1'), 'ep default\n');
     assert.equal(run('ep:1', 'given'), 'ep given\n');
-    assert.equal(tsbuild(root, ['run', '--rm', '--entrypoint', 'echo', 'ep:1', 'replaced']).stdout, 'replaced\n');
+    assert.equal(tsbuild(suite.root, ['run', '--rm', '--entrypoint', 'echo', 'ep:1', 'replaced']).stdout, 'replaced\n');
     const cfg = config('ep:1');
     assert.deepEqual(Object.keys(cfg.ExposedPorts).sort(), ['53/udp', '80/tcp']);
     assert.deepEqual(Object.keys(cfg.Volumes), ['/data']);
@@ -149,14 +141,14 @@ describe('Dockerfile instructions, first cut', () => {
     const ctx = makeContext({
       Dockerfile: 'FROM busybox AS one\nRUN echo one > /one\nFROM busybox AS broken\nRUN exit 1\nFROM one AS two\nRUN echo two > /two\n',
     });
-    dirs.push(ctx);
-    const r = tsbuild(root, ['build', '-t', 'tgt:1', '--target', 'two', ctx]);
+    suite.track(ctx);
+    const r = tsbuild(suite.root, ['build', '-t', 'tgt:1', '--target', 'two', ctx]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /exit 1/, 'the unused stage never ran');
     assert.equal(run('tgt:1', 'cat', '/one', '/two'), 'one\ntwo\n');
-    const first = tsbuild(root, ['build', '-t', 'tgt:0', '--target', 'one', ctx]);
+    const first = tsbuild(suite.root, ['build', '-t', 'tgt:0', '--target', 'one', ctx]);
     assert.equal(first.code, 0, first.stderr);
-    assert.equal(tsbuild(root, ['run', '--rm', 'tgt:0', 'cat', '/two']).code, 1);
+    assert.equal(tsbuild(suite.root, ['run', '--rm', 'tgt:0', 'cat', '/two']).code, 1);
   });
 
   test('a layer repeated in one image, and images deeper than one page of overlay options', (t) => {
@@ -165,7 +157,7 @@ describe('Dockerfile instructions, first cut', () => {
     assert.equal(run('dup:1', 'cat', '/b.txt'), 'same\n');
     const steps = Array.from({ length: 80 }, (_, i) => `RUN echo ${i} > /f${i}`).join('\n');
     build({ Dockerfile: `FROM busybox\n${steps}\n` }, 'deep:1');
-    assert.equal(JSON.parse(tsbuild(root, ['inspect', 'deep:1']).stdout)[0].Manifest.layers.length, 81);
+    assert.equal(JSON.parse(tsbuild(suite.root, ['inspect', 'deep:1']).stdout)[0].Manifest.layers.length, 81);
     assert.equal(run('deep:1', 'sh', '-c', 'cat /f0 /f79'), '0\n79\n');
   });
 });

@@ -1,35 +1,27 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { statCacheFile } from '../../src/context/index.js';
-import { makeContext, removeStore, requireSandbox, storeWithBusybox, tsbuild } from '../helpers/env.js';
+import { makeContext, requireSandbox, suiteStore, tsbuild } from '../helpers/env.js';
 
 /** The persistent context stat cache: unchanged files are not re-read, and a content change always misses. */
 describe('context stat cache', () => {
-  let root = '';
-  const dirs: string[] = [];
-  before(() => {
-    if (process.getuid?.() === 0) root = storeWithBusybox();
-  });
-  after(() => {
-    if (root) removeStore(root);
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const suite = suiteStore();
   const DOCKERFILE = ['FROM busybox', 'COPY a.txt /app/', 'COPY . /app/', ''].join('\n');
   const ctxOf = (files: Record<string, string>) => {
     const c = makeContext({ Dockerfile: DOCKERFILE, ...files });
-    dirs.push(c);
+    suite.track(c);
     return c;
   };
   /** Builds and tells which COPY steps came from the cache. */
   const build = (ctx: string, tag = 'sc:1') => {
-    const r = tsbuild(root, ['build', '--progress', 'plain', '-t', tag, ctx]);
+    const r = tsbuild(suite.root, ['build', '--progress', 'plain', '-t', tag, ctx]);
     assert.equal(r.code, 0, r.stderr);
     return { first: /CACHED \[stage-0 \d+\/\d+\] COPY a\.txt/.test(r.stderr), second: /CACHED \[stage-0 \d+\/\d+\] COPY \. \/app\//.test(r.stderr) };
   };
   const cat = (file: string, tag = 'sc:1') => {
-    const r = tsbuild(root, ['run', '--rm', tag, 'cat', file]);
+    const r = tsbuild(suite.root, ['run', '--rm', tag, 'cat', file]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
@@ -42,7 +34,7 @@ describe('context stat cache', () => {
     if (!requireSandbox(t)) return;
     const ctx = ctxOf({ 'a.txt': 'alpha\n', 'src/b.txt': 'beta\n' });
     assert.deepEqual(build(ctx), { first: false, second: false });
-    assert.ok(fs.existsSync(statCacheFile(root, ctx)), 'cache file written');
+    assert.ok(fs.existsSync(statCacheFile(suite.root, ctx)), 'cache file written');
     touch(path.join(ctx, 'a.txt'), 5);
     touch(path.join(ctx, 'src/b.txt'), 5);
     assert.deepEqual(build(ctx), { first: true, second: true });
@@ -76,7 +68,7 @@ describe('context stat cache', () => {
     if (!requireSandbox(t)) return;
     const ctx = ctxOf({ 'a.txt': 'a\n', 'src/b.txt': 'b1\n' });
     build(ctx, 'corrupt:1');
-    const cacheFile = statCacheFile(root, ctx);
+    const cacheFile = statCacheFile(suite.root, ctx);
     fs.writeFileSync(cacheFile, Buffer.from('\u0000garbage{"v":1,[[[\n\u00ff'));
     fs.writeFileSync(path.join(ctx, 'src/b.txt'), 'b2\n');
     assert.deepEqual(build(ctx, 'corrupt:1'), { first: true, second: false });
