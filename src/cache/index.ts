@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { digestHex, type Descriptor, type Digest } from '../oci/index.js';
-import { ensureDir, isErrno, readFileIfExists, writeFileAtomic } from '../util/index.js';
+import { ensureDir, isErrno, readFileIfExists, writeFileAtomic, readDirIfExists } from '../util/index.js';
 
 /** What a cache key maps to: the step's layer (none when the step changed nothing) and when it was made. */
 export interface CacheRecord {
@@ -52,13 +52,7 @@ function touch(file: string): void {
 /** Every record in the index with its key, file size and last use (for du and prune). */
 export function listCacheRecords(root: string): Array<{ key: Digest; file: string; lastUsed: number; record: CacheRecord | undefined }> {
   const dir = path.join(root, 'cache');
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return [];
-    throw e;
-  }
+  const names = readDirIfExists(dir);
   const out = [];
   for (const n of names) {
     if (!/^[a-f0-9]{64}\.json$/.test(n)) continue;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDir, isErrno, ownerAlive, processStartTime } from '../util/index.js';
+import { ensureDir, isErrno, ownerAlive, processStartTime, readDirIfExists } from '../util/index.js';
 
 // Persistent cache-mount dirs: `<root>/cache-mounts/<key>/<n>/` hold the data of one cache (key = hash of the
 // cache id and its seed); `<n>.users/<nonce>` files ({pid, start}) say who uses dir n right now. `shared` and
@@ -34,13 +34,7 @@ export function cacheMountsDir(root: string): string {
 interface Lease { pid: number; start?: string }
 
 function liveUsers(usersDir: string): number {
-  let names: string[];
-  try {
-    names = fs.readdirSync(usersDir);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return 0;
-    throw e;
-  }
+  const names = readDirIfExists(usersDir);
   let live = 0;
   for (const n of names) {
     const file = path.join(usersDir, n);

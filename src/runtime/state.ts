@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TsbuildError, ensureDir, isErrno, ownerAlive, processStartTime, removeTree } from '../util/index.js';
+import { TsbuildError, ensureDir, isErrno, ownerAlive, processStartTime, removeTree, readDirIfExists } from '../util/index.js';
 import type { ContainerSpec } from './spec.js';
 
 /** A published port: host address and port to a container port. */
@@ -138,13 +138,7 @@ export function supervisorAlive(s: ContainerState | undefined): boolean {
 
 /** Ids of all containers in the store, oldest first. */
 export function listContainers(root: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.join(root, 'containers'));
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return [];
-    throw e;
-  }
+  const names = readDirIfExists(path.join(root, 'containers'));
   const ids = names.filter((n) => /^[0-9a-f]{64}$/.test(n) && fs.existsSync(containerPaths(root, n).record));
   const created = new Map(ids.map((id) => [id, readRecord(root, id).created]));
   return ids.sort((a, b) => created.get(a)!.localeCompare(created.get(b)!));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDir, isErrno, ownerAlive, processStartTime, writeFileAtomic } from '../util/index.js';
+import { ensureDir, isErrno, ownerAlive, processStartTime, writeFileAtomic, readDirIfExists } from '../util/index.js';
 import { mountsUnder, unmount } from '../sys/index.js';
 
 /**
@@ -107,13 +107,7 @@ const TRASH_MAX_AGE_MS = 60_000;
  */
 export function emptyTrash(root: string): void {
   const trash = path.join(root, 'trash');
-  let names: string[];
-  try {
-    names = fs.readdirSync(trash);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return;
-    throw e;
-  }
+  const names = readDirIfExists(trash);
   if (names.length === 0) return;
   const now = Date.now();
   const stale = () =>
@@ -133,13 +127,7 @@ export function emptyTrash(root: string): void {
  */
 export function recoverSessions(root: string, killContainer: (id: string) => void): number {
   const runDir = path.join(root, 'run');
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(runDir);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return 0;
-    throw e;
-  }
+  const entries = readDirIfExists(runDir);
   let recovered = 0;
   for (const name of entries) {
     const dir = path.join(runDir, name);
@@ -163,13 +151,7 @@ export function recoverSessions(root: string, killContainer: (id: string) => voi
 /** Layer snapshots and blobs that live tsbuild processes on this store have journaled as in use. */
 export function retainedByLiveSessions(root: string): Set<string> {
   const out = new Set<string>();
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(path.join(root, 'run'));
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return out;
-    throw e;
-  }
+  const entries = readDirIfExists(path.join(root, 'run'));
   for (const name of entries) {
     try {
       const j = JSON.parse(fs.readFileSync(path.join(root, 'run', name, 'journal.json'), 'utf8')) as Journal;

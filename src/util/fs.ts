@@ -39,6 +39,16 @@ export function readFileIfExists(file: string): Buffer | undefined {
   }
 }
 
+/** A directory's entry names, or [] when the directory does not exist. */
+export function readDirIfExists(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return [];
+    throw e;
+  }
+}
+
 /** mkdir -p for tsbuild's own state directories (never for paths inside a rootfs). */
 export function ensureDir(dir: string, mode = 0o700): void {
   fs.mkdirSync(dir, { recursive: true, mode });
