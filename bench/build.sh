@@ -7,6 +7,7 @@
 # Each tool builds FROM a busybox base imported from the same rootfs tar; base import is not timed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 runs=5
 start_dockerd=no
 while [ $# -gt 0 ]; do
@@ -27,12 +28,8 @@ trap cleanup EXIT
 bash scripts/make-busybox-rootfs.sh "$work/busybox.tar"
 ctx=fixtures/hello
 
-now() { date +%s%N; }
-# median of the numbers on stdin (ms)
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 # Let the disk settle before a timed cold run: a big deletion just before slows file creation for a while.
 settle() { sync; sleep "${SETTLE_SECONDS:-3}"; }
-time_ms() { local s e; s=$(now); "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }; e=$(now); echo $(((e - s) / 1000000)); }
 
 results=()
 report() { results+=("$(printf '%-22s %10s ms %12s ms' "$1" "$2" "$3")"); }
@@ -103,7 +100,6 @@ echo
 echo "fixtures/hello, median of $runs runs ($(nproc) cores, $(date -u +%F))"
 printf '%-22s %13s %15s\n' tool "cold build" "no-op rebuild"
 printf '%s\n' "${results[@]}"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 if [ -n "$bk_cold" ]; then
   echo "BuildKit / tsbuild: cold $(ratio "$bk_cold" "$tsb_cold"), no-op $(ratio "$bk_warm" "$tsb_warm")"
 fi

@@ -9,6 +9,7 @@
 # TSB_TRACE=1 also prints one tsbuild no-op rebuild with plain progress (step timings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 runs=7
 files=5000
 start_dockerd=no
@@ -63,9 +64,6 @@ echo "context: $(find "$ctx" -type f | wc -l) files, $(du -sm "$ctx" | cut -f1) 
 changed="$ctx/src/d07/f00007.txt"
 change() { printf 'changed %s %s\n' "$1" "$(date +%s%N)" > "$changed"; }
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-time_ms() { local s e; s=$(now); "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }; e=$(now); echo $(((e - s) / 1000000)); }
 
 # tsbuild
 root="$work/tsb"
@@ -107,7 +105,6 @@ else
   echo "bench: no docker daemon; pass --start-dockerd for the BuildKit column" >&2
 fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 echo
 echo "context of $files files ($(du -sm "$ctx" | cut -f1) MB), median of $runs runs ($(nproc) cores, $(date -u +%F))"
 printf '%-22s %16s %18s\n' tool "no-op rebuild" "one-file rebuild"
