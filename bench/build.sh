@@ -38,10 +38,10 @@ report() { results+=("$(printf '%-22s %10s ms %12s ms' "$1" "$2" "$3")"); }
 cold=(); warm=()
 for i in $(seq "$runs"); do
   root="$work/tsb-$i"
-  node bin/tsbuild --root "$root" import "$work/busybox.tar" busybox:latest >/dev/null
+  bin/tsbuild --root "$root" import "$work/busybox.tar" busybox:latest >/dev/null
   settle
-  cold+=("$(time_ms node bin/tsbuild --root "$root" build -t hello:bench "$ctx")")
-  warm+=("$(time_ms node bin/tsbuild --root "$root" build -t hello:bench "$ctx")")
+  cold+=("$(time_ms bin/tsbuild --root "$root" build -t hello:bench "$ctx")")
+  warm+=("$(time_ms bin/tsbuild --root "$root" build -t hello:bench "$ctx")")
 done
 rm -rf "$work"/tsb-*
 tsb_cold=$(printf '%s\n' "${cold[@]}" | median)

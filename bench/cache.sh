@@ -67,8 +67,8 @@ change() { printf 'changed %s %s\n' "$1" "$(date +%s%N)" > "$changed"; }
 
 # tsbuild
 root="$work/tsb"
-node bin/tsbuild --root "$root" import "$work/busybox.tar" busybox:latest >/dev/null
-T=(node bin/tsbuild --root "$root" build -t "$tag" "$ctx")
+bin/tsbuild --root "$root" import "$work/busybox.tar" busybox:latest >/dev/null
+T=(bin/tsbuild --root "$root" build -t "$tag" "$ctx")
 time_ms "${T[@]}" >/dev/null   # cold build, untimed
 time_ms "${T[@]}" >/dev/null   # first rebuild writes what the cold build left racy
 noop=(); one=()
@@ -78,7 +78,7 @@ tsb_noop=$(printf '%s\n' "${noop[@]}" | median)
 tsb_one=$(printf '%s\n' "${one[@]}" | median)
 if [ -n "${TSB_TRACE:-}" ]; then
   echo "--- one tsbuild no-op rebuild, plain progress:" >&2
-  node bin/tsbuild --root "$root" build --progress plain -t "$tag" "$ctx" >&2 || true
+  bin/tsbuild --root "$root" build --progress plain -t "$tag" "$ctx" >&2 || true
 fi
 
 # BuildKit through docker build (Debian's /usr/bin/docker carries BuildKit's client).

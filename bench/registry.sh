@@ -22,10 +22,10 @@ start_registry() { # fresh storage each time, so no run can mount or skip what a
   docker-registry serve "$W/config.yml" 2>>"$W/registry.log" & REG_PID=$!
   for _ in $(seq 100); do curl -fs "http://$H/v2/" >/dev/null 2>&1 && return; sleep 0.05; done; echo "registry did not start" >&2; exit 1
 }
-# tsbuild runs as users run it: the bundled CLI (node bin/tsbuild). The CLI's pull always unpacks, so the
+# tsbuild runs as users run it: the bundled CLI (bin/tsbuild). The CLI's pull always unpacks, so the
 # store-only pull (the one to compare with skopeo copy to an oci: dir) runs pullImage from a bundle of the
 # API made the same way (esbuild, one file), so neither side pays for module resolution at start-up.
-tsb() { node bin/tsbuild --root "$@"; }
+tsb() { bin/tsbuild --root "$@"; }
 api() { node "$W/api.mjs" "$@"; }
 now() { date +%s.%N; }
 time_it() { local s; s=$(now); "$@" >/dev/null; echo "$(now) - $s" | bc; }
@@ -37,10 +37,10 @@ await build({ entryPoints: ['$W/api-src.mjs'], outfile: '$W/api.mjs', bundle: tr
   banner: { js: \"import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);\" } });"
 echo "bench: making a ${MB} MB image (4 layers of random data)..."
 SRC=$W/src; bash scripts/make-busybox-rootfs.sh "$W/busybox.tar"
-node bin/tsbuild --root "$SRC" import "$W/busybox.tar" busybox:latest >/dev/null
+bin/tsbuild --root "$SRC" import "$W/busybox.tar" busybox:latest >/dev/null
 CTX=$W/ctx; mkdir -p "$CTX"; Q=$((MB / 4))
 printf 'FROM busybox\nRUN dd if=/dev/urandom of=/a bs=1048576 count=%s 2>/dev/null\nRUN dd if=/dev/urandom of=/b bs=1048576 count=%s 2>/dev/null\nRUN dd if=/dev/urandom of=/c bs=1048576 count=%s 2>/dev/null\nRUN dd if=/dev/urandom of=/d bs=1048576 count=%s 2>/dev/null\n' $Q $Q $Q $Q > "$CTX/Dockerfile"
-node bin/tsbuild --root "$SRC" build -q -t "$H/bench/img:1" "$CTX" >/dev/null
+bin/tsbuild --root "$SRC" build -q -t "$H/bench/img:1" "$CTX" >/dev/null
 declare -A T
 add() { T[$1]="${T[$1]:-} $2"; }
 for i in $(seq "$RUNS"); do

@@ -10,13 +10,13 @@ root=$(mktemp -d /tmp/tsb-bench-XXXXXX)
 tar=$root.busybox.tar
 trap 'rm -rf "$root" "$tar"; podman rmi -f tsb-bench-busybox >/dev/null 2>&1 || true' EXIT
 bash scripts/make-busybox-rootfs.sh "$tar" >/dev/null
-node bin/tsbuild --root "$root" import "$tar" busybox:latest >/dev/null
+bin/tsbuild --root "$root" import "$tar" busybox:latest >/dev/null
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 time_ms() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
 
-node bin/tsbuild --root "$root" run --rm busybox true   # warm-up (page cache, runc binary)
-tsb=(node bin/tsbuild --root "$root" run --rm busybox true)
+bin/tsbuild --root "$root" run --rm busybox true   # warm-up (page cache, runc binary)
+tsb=(bin/tsbuild --root "$root" run --rm busybox true)
 if command -v podman >/dev/null; then
   podman import "$tar" tsb-bench-busybox >/dev/null
   p=(podman run --rm --runtime runc --network host --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 tsb-bench-busybox true)

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-tsbuild() { node bin/tsbuild "$@"; }
+tsbuild() { bin/tsbuild "$@"; }
 
 if ! tsbuild inspect busybox:latest >/dev/null 2>&1; then
   tar=$(mktemp --suffix=.tar)

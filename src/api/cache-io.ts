@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -6,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { cacheMountsDir, type CacheIndex, type CacheRecord } from '../cache/index.js';
 import { applyLayer, createLayerStream } from '../layer/index.js';
 import { MediaType, REF_NAME_ANNOTATION, digestHex, parseDigest, sha256, type Descriptor, type Digest, type ImageIndex, type Manifest } from '../oci/index.js';
-import { mapLimit } from '../util/index.js';
+import { createHash, mapLimit, randomBytes } from '../util/index.js';
 import type { Store } from '../store/index.js';
 import { TsbuildError, ensureDir, isErrno, writeFileAtomic } from '../util/index.js';
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -8,7 +7,7 @@ import {
 import type { BuildGraph, CopyOp, Op, PlannedStage, Step } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
 import type { CacheReason, StepTrace } from '../solver/index.js';
-import { TsbuildError, isErrno, writeFileAtomic } from '../util/index.js';
+import { createHash, isErrno, TsbuildError, writeFileAtomic } from '../util/index.js';
 
 /** Context file maps bigger than this are kept as a digest and a count only. */
 export const MAX_FILES = 20_000;

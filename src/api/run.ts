@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveImage } from '../image/index.js';
 import { digestHex, type Digest } from '../oci/index.js';
 import * as rt from '../runtime/index.js';
-import { TsbuildError, ensureDir, isErrno, resolveInRoot } from '../util/index.js';
+import { ensureDir, isErrno, randomBytes, resolveInRoot, TsbuildError } from '../util/index.js';
 import { imageLayers, openWorkspace } from './env.js';
 
 /** `tsbuild run` options (docker run's names). */

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Digest } from '../oci/index.js';
 import { walkSource, type SelectedSource, type SourceRoot, type WalkFilter } from './select.js';
 import { openStatCache, statCacheFile, type StatCache } from './statcache.js';
+import { createHash } from '../util/index.js';
 
 const CHUNK = 1024 * 1024;
 let buffer: Buffer | undefined;

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDir, isErrno, tempSibling } from '../util/index.js';
+import { createHash, ensureDir, isErrno, tempSibling } from '../util/index.js';
 
 /**
  * A persistent stat cache for build-context files: (dev, inode, size, mtime, ctime) → content sha256, so a

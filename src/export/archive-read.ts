@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +6,7 @@ import * as zlib from 'node:zlib';
 import tar from 'tar-stream';
 import type { Digest } from '../oci/index.js';
 import type { StagedBlob, Store } from '../store/index.js';
-import { TsbuildError, isErrno } from '../util/index.js';
+import { createHash, isErrno, TsbuildError } from '../util/index.js';
 
 /** A regular file of an archive: small ones in memory, others staged (hashed, fsynced) under the store's tmp/. */
 export interface Member {

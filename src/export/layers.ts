@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { decompressed } from '../layer/index.js';
 import { type Digest, MediaType } from '../oci/index.js';
-import { TsbuildError } from '../util/index.js';
+import { createHash, TsbuildError } from '../util/index.js';
 import { type Member, openMember } from './archive-read.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';

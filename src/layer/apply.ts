@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mknodBatch, setXattrBatch, type DeviceNode, type XattrItem } from '../sys/index.js';
-import { isErrno, TsbuildError } from '../util/index.js';
+import { isErrno, randomBytes, TsbuildError } from '../util/index.js';
 import { joinRel, lstatOrUndefined, normalizeParts, ScopedRoot, unsafe } from './scoped.js';
 import type { TarHeader } from './tar-format.js';
 import type { TarVisitor } from './tar-reader.js';

@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { Duplex, PassThrough, Transform, pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Digest } from '../oci/index.js';
-import { TsbuildError } from '../util/index.js';
+import { createHash, TsbuildError } from '../util/index.js';
 
 export const CHUNK = 1024 * 1024;
 

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import type { Digest } from '../oci/index.js';
-import { TsbuildError } from '../util/index.js';
+import { createHash, TsbuildError } from '../util/index.js';
 import { CHUNK, destroyOnAbort, gzipStream, type GzipOptions } from './compress.js';
 import { encodeHeader, padding, TRAILER } from './tar-format.js';
 import { planLayer, type PlannedEntry } from './walk.js';

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/index.js';
-import { TsbuildError } from '../util/index.js';
+import { createHash, TsbuildError } from '../util/index.js';
 import { LayerApplier } from './apply.js';
 import { archiveError, decompressed } from './compress.js';
 import { TarReader, readerSink } from './tar-reader.js';

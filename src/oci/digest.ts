@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { TsbuildError } from '../util/index.js';
+import { createHash, TsbuildError } from '../util/index.js';
 
 /** "sha256:<64 hex>", validated once at the boundary. */
 export type Digest = string & { readonly __digest: true };

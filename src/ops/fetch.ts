@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Session } from '../snapshot/index.js';
-import { TsbuildError } from '../util/index.js';
+import { createHash, trustedCas, TsbuildError } from '../util/index.js';
 
 /** A downloaded ADD source, kept in the session between cache-key time and exec. */
 export interface Download {
@@ -47,7 +46,15 @@ export function download(session: Session, url: string, checksum: string | undef
 async function fetchTo(session: Session, url: string, checksum: string | undefined, signal: AbortSignal): Promise<Download> {
   let res: Response;
   try {
-    res = await fetch(url, { signal, redirect: 'follow' });
+    const ca = trustedCas();
+    if (ca) {
+      // extra CAs (see util/tls.ts): Node 20's built-in fetch cannot take them, undici's can
+      const undici = await import('undici');
+      const dispatcher = new undici.Agent({ connect: { ca } });
+      res = (await undici.fetch(url, { signal, redirect: 'follow', dispatcher })) as unknown as Response;
+    } else {
+      res = await fetch(url, { signal, redirect: 'follow' });
+    }
   } catch (e) {
     throw new TsbuildError('TSB_NETWORK', `failed to fetch ${url}: ${(e as Error).message}`, { cause: e });
   }

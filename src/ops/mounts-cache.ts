@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDir, isErrno, ownerAlive, processStartTime, readDirIfExists } from '../util/index.js';
+import { ensureDir, isErrno, ownerAlive, processStartTime, randomBytes, readDirIfExists } from '../util/index.js';
 
 // Persistent cache-mount dirs: `<root>/cache-mounts/<key>/<n>/` hold the data of one cache (key = hash of the
 // cache id and its seed); `<n>.users/<nonce>` files ({pid, start}) say who uses dir n right now. `shared` and

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunOp } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
 import { RUNTIME_MOUNT_POINTS, resolveUser, runContainer, type ExtraMount } from '../runtime/index.js';
-import { TsbuildError, isErrno, mkdirAllInRoot, resolveInRoot } from '../util/index.js';
+import { isErrno, mkdirAllInRoot, randomBytes, resolveInRoot, TsbuildError } from '../util/index.js';
 import { withWritableLayer, type Untouched } from './layers.js';
 import { mountsCacheKey, withMounts, type PreparedMounts } from './mounts.js';
 import type { ExecContext, OpHandler } from './types.js';

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Descriptor, type Digest, type ImageIndex, type Manifest, MediaType, type Platform, isDigest, sha256 } from '../oci/index.js';
-import { TsbuildError } from '../util/index.js';
+import { createHash, TsbuildError } from '../util/index.js';
 import { registryError } from './auth.js';
 import type { RegistryClient } from './client.js';
 import { isConnectionError } from './transport.js';

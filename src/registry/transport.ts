@@ -7,7 +7,7 @@ import * as v8 from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
-import { TsbuildError, isErrno, isTsbuildError } from '../util/index.js';
+import { isErrno, isTsbuildError, trustedCas, TsbuildError } from '../util/index.js';
 import type { RegistryOptions } from './types.js';
 
 /** One HTTP exchange; `body` is a factory so a retry can send it again. */
@@ -50,7 +50,7 @@ export function tlsFor(host: string, o: RegistryOptions): { ca?: Buffer[]; cert?
   }
   const out: { ca?: Buffer[]; cert?: Buffer; key?: Buffer } = {};
   const cas = names.filter((n) => n.endsWith('.crt')).map((n) => fs.readFileSync(path.join(dir, n)));
-  if (cas.length > 0) out.ca = [...tlsRootCerts(), ...cas];
+  if (cas.length > 0) out.ca = trustedCas(cas)!;
   const cert = names.find((n) => n.endsWith('.cert') && names.includes(n.replace(/\.cert$/, '.key')));
   if (cert) {
     out.cert = fs.readFileSync(path.join(dir, cert));
@@ -60,15 +60,19 @@ export function tlsFor(host: string, o: RegistryOptions): { ca?: Buffer[]; cert?
 }
 
 /**
- * Whether `host` completes a verified TLS handshake ('https') or not ('http'): a bare handshake whose
- * socket is destroyed at once, so a plain-HTTP server's half-closed connection cannot hold the process open.
+ * Whether an insecure `host` (loopback, or listed in insecureRegistries) speaks TLS ('https') or not ('http'):
+ * a bare handshake whose socket is destroyed at once, so a plain-HTTP server's half-closed connection cannot
+ * hold the process open. The probe trusts no CA at all: building Node's root store costs ~45 ms here, and a
+ * plain-HTTP registry (the usual insecure one) never needs it. A host that speaks TLS is then used over
+ * HTTPS with full verification (unlike docker, which ignores certificate errors of insecure registries):
+ * an untrusted certificate is a clear error, and certs.d/HOST/ca.crt makes it trusted.
  */
 function probeTls(host: string, signal: AbortSignal | undefined): Promise<'https' | 'http'> {
   const u = new URL(`https://${host}`);
   const hostname = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve('http');
-    const s = tls.connect({ host: hostname, port: Number(u.port || 443), ...(isIP(hostname) ? {} : { servername: hostname }) });
+    const s = tls.connect({ host: hostname, port: Number(u.port || 443), ca: [], rejectUnauthorized: false, ...(isIP(hostname) ? {} : { servername: hostname }) });
     const done = (scheme: 'https' | 'http') => {
       signal?.removeEventListener('abort', onAbort);
       s.destroy();
@@ -76,15 +80,11 @@ function probeTls(host: string, signal: AbortSignal | undefined): Promise<'https
     };
     const onAbort = () => done('http');
     signal?.addEventListener('abort', onAbort, { once: true });
-    s.once('secureConnect', () => done(s.authorized ? 'https' : 'http'));
+    s.once('secureConnect', () => done('https'));
     s.once('error', () => done('http'));
     s.once('close', () => done('http'));
     s.setTimeout(5000, () => done('http'));
   });
-}
-
-function tlsRootCerts(): Buffer[] {
-  return tls.rootCertificates.map((c) => Buffer.from(c));
 }
 
 let wasmTierUpOff = false;
@@ -118,8 +118,7 @@ export class Transport {
       let probe = this.probes.get(host);
       if (!probe) {
         // one probe per host, shared by the requests that start together (a push HEADs its blobs in parallel)
-        const insecure = isLoopback(host) || (this.options.insecureRegistries ?? []).includes(host);
-        probe = insecure && !tlsFor(host, this.options) ? probeTls(host, this.options.signal) : Promise.resolve('https' as const);
+        probe = this.isInsecure(host) && !tlsFor(host, this.options) ? probeTls(host, this.options.signal) : Promise.resolve('https' as const);
         this.probes.set(host, probe);
       }
       scheme = await probe;
@@ -128,15 +127,27 @@ export class Transport {
     return new URL(`${scheme}://${host}`);
   }
 
-  /** The undici Agent for a host, with its certs.d TLS material. */
-  agent(host: string): Agent {
-    let a = this.agents.get(host);
+  /**
+   * The undici Agent for an origin. HTTPS origins get their certs.d material, else the default roots plus the
+   * deferred extra CAs (util/tls.ts). Nothing TLS is loaded for plain-HTTP origins.
+   */
+  agent(url: URL): Agent {
+    let a = this.agents.get(url.origin);
     if (!a) {
-      const t = tlsFor(host, this.options);
-      a = new Agent({ connect: { ...(t ?? {}), timeout: this.options.timeoutMs ?? 30_000 }, connections: 16, keepAliveTimeout: 10_000 });
-      this.agents.set(host, a);
+      let tlsOptions: object = {};
+      if (url.protocol === 'https:') {
+        const t = tlsFor(url.host, this.options);
+        const ca = t?.ca ?? trustedCas();
+        tlsOptions = { ...(t ?? {}), ...(ca ? { ca } : {}) };
+      }
+      a = new Agent({ connect: { ...tlsOptions, timeout: this.options.timeoutMs ?? 30_000 }, connections: 16, keepAliveTimeout: 10_000 });
+      this.agents.set(url.origin, a);
     }
     return a;
+  }
+
+  private isInsecure(host: string): boolean {
+    return isLoopback(host) || (this.options.insecureRegistries ?? []).includes(host);
   }
 
   /** Sends a request, retrying 5xx/429/connection errors with backoff and following redirects (Authorization only to the same origin). */
@@ -152,7 +163,7 @@ export class Transport {
           method: req.method as Dispatcher.HttpMethod,
           headers,
           body: req.body?.(),
-          dispatcher: this.agent(url.host),
+          dispatcher: this.agent(url),
           signal: this.options.signal,
           // undici closes the connection after every HEAD unless told not to; a registry sends no body to a HEAD
           reset: false,

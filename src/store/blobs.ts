@@ -1,10 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, digestHex } from '../oci/index.js';
-import { TsbuildError, isErrno, processStartTime } from '../util/index.js';
+import { createHash, isErrno, processStartTime, randomBytes, TsbuildError } from '../util/index.js';
 
 /** A verified blob written to `<root>/tmp/`, not yet visible in `blobs/`. */
 export interface StagedBlob {

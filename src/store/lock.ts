@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TsbuildError, isErrno, processStartTime } from '../util/index.js';
+import { isErrno, processStartTime, randomBytes, TsbuildError } from '../util/index.js';
 
 // On-disk lock: `<locks>/<name>/` is a directory; the lock is held while it contains `owner-<nonce>`
 // ({pid, start, nonce}). Acquire = rename a prepared non-empty dir onto the lock path (fails with

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './crypto.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from './errors.js';

@@ -3,3 +3,5 @@ export * from './fs.js';
 export * from './process.js';
 export * from './rootpath.js';
 export * from './limit.js';
+export * from './crypto.js';
+export * from './tls.js';

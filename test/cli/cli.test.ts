@@ -34,7 +34,7 @@ describe('help', () => {
 
 describe('completion', () => {
   const bash = (words: string[]) => {
-    const script = `source <(${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(REPO, 'bin/tsbuild'))} completion bash)
+    const script = `source <(${JSON.stringify(path.join(REPO, 'bin/tsbuild'))} completion bash)
 COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(' ')}); COMP_CWORD=${words.length - 1}; _tsbuild; printf '%s\\n' "\${COMPREPLY[@]}"`;
     const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

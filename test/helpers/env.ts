@@ -62,7 +62,7 @@ export interface CliResult {
 
 /** Runs the real tsbuild CLI (compiled bin) against a store root. */
 export function tsbuild(root: string, args: string[], options: { cwd?: string; input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, ...args], {
+  const r = spawnSync(path.join(REPO, 'bin/tsbuild'), ['--root', root, ...args], {
     cwd: options.cwd ?? REPO,
     input: options.input ?? '',
     encoding: 'utf8',

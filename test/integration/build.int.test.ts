@@ -124,7 +124,7 @@ describe('two tsbuild processes on one store', () => {
 
   const buildAsync = (args: string[]) =>
     new Promise<{ code: number | null; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(path.join(REPO, 'bin/tsbuild'), ['--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr.on('data', (b) => (err += b));
       child.on('exit', (code) => resolve({ code, err }));

@@ -23,7 +23,7 @@ after(() => {
 function startBuild(dockerfile: string): { child: ChildProcess; output: () => string } {
   const ctx = makeContext({ Dockerfile: dockerfile });
   contexts.push(ctx);
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--progress', 'plain', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.join(REPO, 'bin/tsbuild'), ['--root', root, 'build', '--progress', 'plain', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (b) => (out += b));

@@ -19,7 +19,7 @@ const env = (extra: Record<string, string> = {}) => {
 
 /** Runs tsbuild with plain pipes (big buffers: a step may print megabytes). */
 function run(root: string, args: string[], extra: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, '--root', root, ...args], { encoding: 'utf8', env: env(extra), maxBuffer: 256 << 20, timeout: 180_000 });
+  const r = spawnSync(BIN, ['--root', root, ...args], { encoding: 'utf8', env: env(extra), maxBuffer: 256 << 20, timeout: 180_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -27,7 +27,7 @@ const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs tsbuild under a pseudo-terminal (util-linux `script`), 100x40; returns the raw bytes the terminal got. */
 function runTty(root: string, args: string[]) {
-  const cmd = `stty cols 100 rows 40; exec ${[process.execPath, BIN, '--root', root, ...args].map(shq).join(' ')}`;
+  const cmd = `stty cols 100 rows 40; exec ${[BIN, '--root', root, ...args].map(shq).join(' ')}`;
   const r = spawnSync('script', ['-q', '-e', '-c', cmd, '/dev/null'], { encoding: 'utf8', env: env(), maxBuffer: 64 << 20, timeout: 180_000, input: '' });
   return { code: r.status ?? -1, raw: r.stdout, screen: screen(r.stdout) };
 }

@@ -45,7 +45,7 @@ test('prune while a build runs keeps what the build uses', async (t) => {
   if (!requireSandbox(t)) return;
   const ctx = makeContext({ Dockerfile: 'FROM busybox\nRUN echo one > /one\nRUN echo started && sleep 1.5\nRUN cat /one > /two\n', 'x': 'x' });
   assert.equal(tsbuild(root, ['build', '-q', ctx]).code, 0, 'warm the cache for the first step');
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--progress', 'plain', '--no-cache', '-t', 'during:1', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(path.join(REPO, 'bin/tsbuild'), ['--root', root, 'build', '--progress', 'plain', '--no-cache', '-t', 'during:1', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b) => (err += b));
   const done = new Promise<number | null>((resolve) => child.on('exit', resolve));

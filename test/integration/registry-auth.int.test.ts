@@ -6,7 +6,7 @@ import { tag } from '../../src/api/images.js';
 import { login, logout, pullImage, pushImages } from '../../src/api/registry.js';
 import { loginCommand, logoutCommand } from '../../src/cli/registry-commands.js';
 import { getCredentials } from '../../src/registry/index.js';
-import { removeStore, requireSandbox, storeWithBusybox, tempDir } from '../helpers/env.js';
+import { removeStore, requireSandbox, storeWithBusybox, tempDir, tsbuild } from '../helpers/env.js';
 import { PASS, type RegistryServer, type TestPki, type TokenServer, USER, makePki, startRegistry, startTokenServer } from '../helpers/registry.js';
 
 const TOOLS = ['docker-registry', 'skopeo', 'openssl'];
@@ -65,6 +65,20 @@ test('Basic over TLS with a custom CA: login checks and saves base64 auth, push 
   assert.equal(await logout(h, o), true);
   assert.equal(await logout(h, o), false);
   await assert.rejects(pullImage(root, `${h}/a/bb:1`, o), { code: 'TSB_REGISTRY_AUTH' });
+});
+
+test('the CLI trusts NODE_EXTRA_CA_CERTS: bin/tsbuild defers it past start-up, the TLS client still loads it', (t) => {
+  if (!requireSandbox(t, TOOLS)) return;
+  const h = basic!.host;
+  const root = dir('tsb-p-');
+  const env = { DOCKER_CONFIG: dir('tsb-docker-'), TSBUILD_CERTS_DIR: dir('tsb-nocerts-') };
+  const login = (extra: Record<string, string>) => tsbuild(root, ['login', '-u', USER, '--password-stdin', h], { input: PASS, env: { ...env, ...extra } });
+  const untrusted = login({ NODE_EXTRA_CA_CERTS: '' });
+  assert.equal(untrusted.code, 1, untrusted.stderr);
+  assert.match(untrusted.stderr, /certificate/i);
+  const trusted = login({ NODE_EXTRA_CA_CERTS: pki!.caCert });
+  assert.equal(trusted.code, 0, trusted.stderr);
+  assert.match(trusted.stdout, /Login Succeeded/);
 });
 
 test('credential helpers: login stores through docker-credential-test, pull gets, logout erases', async (t) => {

@@ -27,7 +27,7 @@ describe('RUN --mount and heredocs', () => {
     return ctx;
   };
   const build = (ctx: string, tag: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): CliResult => {
-    const r = spawnSync(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--progress', 'plain', '-t', tag, ...extra, ctx], {
+    const r = spawnSync(path.join(REPO, 'bin/tsbuild'), ['--root', root, 'build', '--progress', 'plain', '-t', tag, ...extra, ctx], {
       encoding: 'utf8',
       timeout: 120_000,
       env: { ...process.env, ...env },
@@ -40,7 +40,7 @@ describe('RUN --mount and heredocs', () => {
   };
   const buildAsync = (ctx: string, tag: string, extra: string[] = []): Promise<CliResult> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(REPO, 'bin/tsbuild'), '--root', root, 'build', '--progress', 'plain', '-t', tag, ...extra, ctx]);
+      const child = spawn(path.join(REPO, 'bin/tsbuild'), ['--root', root, 'build', '--progress', 'plain', '-t', tag, ...extra, ctx]);
       children.push(child);
       let stdout = '';
       let stderr = '';
