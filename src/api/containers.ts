@@ -164,7 +164,8 @@ export interface ExecOptions {
 export async function execInContainer(root: string, ref: string, o: ExecOptions): Promise<number> {
   const { record, state } = get(root, ref);
   if (state.status !== 'running') throw new TsbuildError('TSB_CONTAINER_START', `container ${record.name} is not running`);
-  const merged = rt.containerPaths(root, record.id).merged;
+  // A rootfs the runtime mounted exists only in the container's mount namespace: read it through its init.
+  const merged = record.rootfsMount === 'runtime' && state.pid ? `/proc/${state.pid}/root` : rt.containerPaths(root, record.id).merged;
   const env = [...record.spec.env];
   for (const kv of o.env ?? []) {
     const k = kv.split('=')[0]!;

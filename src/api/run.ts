@@ -74,19 +74,14 @@ export function mergeEnv(imageEnv: string[], overrides: string[]): string[] {
 }
 
 /** Checks that the command exists and is executable in the rootfs, as docker reports 127 / 126. */
-function checkExecutable(rootfs: string, cmd: string, env: string[], cwd: string): void {
+function checkExecutable(view: rt.LayerView, cmd: string, env: string[], cwd: string): void {
   const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   const candidates = cmd.includes('/') ? [path.posix.resolve(cwd, cmd)] : pathVar.split(':').map((d) => path.posix.join(d, cmd));
   let found = false;
   for (const c of candidates) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(resolveInRoot(rootfs, c, { followFinal: true }));
-    } catch (e) {
-      if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) continue;
-      throw e;
-    }
-    if (st.isFile() && (st.mode & 0o111) !== 0) return;
+    const e = view.lookup(c, { followFinal: true });
+    if (!e) continue;
+    if (e.st.isFile() && (e.st.mode & 0o111) !== 0) return;
     found = true;
   }
   if (found) throw new CommandNotRunnableError(`exec: "${cmd}": permission denied (not an executable file)`, 126);
@@ -164,7 +159,8 @@ export async function createContainer(o: RunOptions): Promise<string> {
   let reserved = false;
   const p = rt.containerPaths(root, id);
   try {
-    const img = await resolveImage(ws.store, o.image);
+    // the store is trusted here (blobs are verified when written): no node:crypto load on the run path
+    const img = await resolveImage(ws.store, o.image, { verify: false });
     rt.trace('resolveImage');
     const layers = imageLayers(img);
     // The layer-unpacking code (tar, compression) loads only when a layer has no snapshot yet.
@@ -188,13 +184,22 @@ export async function createContainer(o: RunOptions): Promise<string> {
     };
     if (o.publishAll) for (const k of Object.keys(cfg.ExposedPorts ?? {})) rec.ports.push(rt.parsePublish(k));
     rt.trace('reserve name, dirs');
-    const merged = rt.mountRootfs(root, rec);
-    rt.trace('mountRootfs');
+    // The runtime mounts the rootfs in the container's namespace, and the checks below read the layers
+    // directly (runtime/layerview.ts), unless image volumes must be filled from the merged tree first or the
+    // layer list is too long for one mount call with absolute paths.
+    const imageVolumeList = Object.keys(cfg.Volumes ?? {});
+    const lowerDirs = rt.layerDirs(rec.snapshotsDir, rec.lowers);
+    const inRuntime = imageVolumeList.length === 0 && rt.overlayRootOptions({ lower: lowerDirs, upper: p.upper, work: p.work }).join(',').length <= rt.MAX_OVERLAY_DATA;
+    let merged: string | undefined;
+    if (inRuntime) rec.rootfsMount = 'runtime';
+    else merged = rt.mountRootfs(root, rec);
+    const view = new rt.LayerView(merged ? [merged] : lowerDirs);
+    rt.trace('rootfs');
     const env = mergeEnv(cfg.Env ?? [], env0);
     if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     const cwd = o.workdir ?? (cfg.WorkingDir || '/');
-    checkExecutable(merged, args[0]!, env, cwd);
-    const user = rt.resolveUser(merged, o.user ?? cfg.User ?? '');
+    checkExecutable(view, args[0]!, env, cwd);
+    const user = rt.resolveUser(view, o.user ?? cfg.User ?? '');
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     if (o.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
     const hostname = o.hostname ?? id.slice(0, 12);
@@ -208,7 +213,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
     else if (network === 'host' && fs.existsSync('/etc/resolv.conf')) fs.copyFileSync('/etc/resolv.conf', path.join(p.dir, 'resolv.conf'));
     if (network !== 'none') sys.push({ destination: '/etc/resolv.conf', source: path.join(p.dir, 'resolv.conf'), type: 'bind', options: ['rbind', 'ro'] });
     const taken = new Set(mounts.map((m) => m.destination));
-    const vols = imageVolumes(merged, p.volumes, Object.keys(cfg.Volumes ?? {}), taken);
+    const vols = merged ? imageVolumes(merged, p.volumes, imageVolumeList, taken) : [];
     if (o.init) {
       sys.push({ destination: '/sbin/docker-init', source: initBinary(), type: 'bind', options: ['rbind', 'ro'] });
       args = ['/sbin/docker-init', '--', ...args];
@@ -216,7 +221,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
     rt.trace('checkExecutable, user, etc files');
     const res = resources(o);
     rec.spec = {
-      rootfs: merged, args, env, cwd, user, network: network === 'host' ? 'host' : 'none', hostname, terminal: o.tty,
+      rootfs: p.merged, args, env, cwd, user, network: network === 'host' ? 'host' : 'none', hostname, terminal: o.tty,
       readonlyRootfs: o.readOnly ?? false, mounts: [...sys, ...vols, ...mounts],
       ...(o.capAdd?.length || o.capDrop?.length ? { capabilities: rt.applyCapabilities(o.capAdd ?? [], o.capDrop ?? []) } : {}),
       ...(res ? { resources: res, cgroupsPath: `/tsbuild/${id.slice(0, 32)}` } : {}),

@@ -15,12 +15,17 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
+/** `verify: false` skips re-hashing blobs read from the store (see Store.readBlob). */
+export interface ReadOptions {
+  verify?: boolean;
+}
+
 /** Reads and validates an image (manifest + config) by manifest digest; TSB_IMAGE_INVALID on bad shapes. */
-export async function readImage(store: Store, manifestDigest: Digest): Promise<StoredImage> {
-  const manifestBytes = await store.readBlob(manifestDigest);
+export async function readImage(store: Store, manifestDigest: Digest, o: ReadOptions = {}): Promise<StoredImage> {
+  const manifestBytes = await store.readBlob(manifestDigest, o);
   const manifest = parseManifest(manifestBytes);
   const configDigest = manifest.config.digest;
-  const configBytes = await store.readBlob(configDigest);
+  const configBytes = await store.readBlob(configDigest, o);
   if (configBytes.length !== manifest.config.size) {
     throw new TsbuildError('TSB_IMAGE_INVALID', `config ${configDigest} has ${configBytes.length} bytes, manifest says ${manifest.config.size}`);
   }
@@ -38,14 +43,14 @@ export function platformMatches(p: Platform | undefined, want: Platform): boolea
 }
 
 /** Reads the image a descriptor points at; for an index, the manifest for `platform` (default: this host). */
-export async function imageFromDescriptor(store: Store, desc: Descriptor, platform: Platform = hostPlatform()): Promise<StoredImage> {
-  if (!isIndexMediaType(desc.mediaType)) return readImage(store, desc.digest);
-  const index = parseIndex(await store.readBlob(desc.digest));
+export async function imageFromDescriptor(store: Store, desc: Descriptor, platform: Platform = hostPlatform(), o: ReadOptions = {}): Promise<StoredImage> {
+  if (!isIndexMediaType(desc.mediaType)) return readImage(store, desc.digest, o);
+  const index = parseIndex(await store.readBlob(desc.digest, o));
   const pick = index.manifests.find((m) => platformMatches(m.platform, platform));
   if (!pick) {
     throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `image index ${desc.digest} has no manifest for ${platform.os}/${platform.architecture}`, {
       hint: 'pull or build the image for this platform',
     });
   }
-  return imageFromDescriptor(store, pick, platform);
+  return imageFromDescriptor(store, pick, platform, o);
 }

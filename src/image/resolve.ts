@@ -1,7 +1,7 @@
 import { type Descriptor, type Digest, REF_NAME_ANNOTATION, digestHex, isDigest, parseReference } from '../oci/index.js';
 import type { Store } from '../store/index.js';
 import { TsbuildError, isTsbuildError } from '../util/index.js';
-import { type StoredImage, imageFromDescriptor, readImage } from './read.js';
+import { type ReadOptions, type StoredImage, imageFromDescriptor, readImage } from './read.js';
 
 /** The name listImages gives an image without a tag (as docker shows it). */
 export const UNTAGGED = '<none>:<none>';
@@ -45,7 +45,7 @@ function notFound(store: Store, input: string): TsbuildError {
 }
 
 /** Finds an image by name ("app", "app:1", "app@sha256:…") or by a prefix of its IMAGE ID / manifest digest. */
-export async function resolveImage(store: Store, nameOrId: string): Promise<StoredImage> {
+export async function resolveImage(store: Store, nameOrId: string, o: ReadOptions = {}): Promise<StoredImage> {
   const input = nameOrId.trim();
   let refError: unknown;
   if (!isDigest(input)) {
@@ -54,12 +54,12 @@ export async function resolveImage(store: Store, nameOrId: string): Promise<Stor
       if (ref.digest !== undefined) {
         const d = ref.digest as Digest;
         const entry = store.listManifests().find((x) => x.digest === d);
-        if (entry) return imageFromDescriptor(store, entry);
-        if (store.hasBlob(d)) return readImage(store, d);
+        if (entry) return imageFromDescriptor(store, entry, undefined, o);
+        if (store.hasBlob(d)) return readImage(store, d, o);
         throw notFound(store, input);
       }
       const desc = store.resolveRef(input);
-      if (desc) return imageFromDescriptor(store, desc);
+      if (desc) return imageFromDescriptor(store, desc, undefined, o);
     } catch (e) {
       if (!isTsbuildError(e, 'TSB_REFERENCE_INVALID')) throw e;
       refError = e;

@@ -8,3 +8,4 @@ export * from './supervisor.js';
 export * from './launch.js';
 export * from './options.js';
 export * from './trace.js';
+export * from './layerview.js';

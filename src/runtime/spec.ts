@@ -16,6 +16,11 @@ export interface ExtraMount {
 
 export interface ContainerSpec {
   rootfs: string;
+  /**
+   * When set, the runtime mounts this overlay on `rootfs` (an empty dir) itself, inside the container's
+   * mount namespace: nothing is mounted on the host, so nothing needs unmounting after.
+   */
+  rootfsOverlay?: { lower: string[]; upper: string; work: string };
   args: string[];
   env: string[];
   cwd: string;
@@ -51,6 +56,18 @@ function linuxResources(r: Resources | undefined): object {
   if (r.cpuQuota !== undefined) out.cpu = { quota: r.cpuQuota, period: 100000 };
   if (r.pidsLimit !== undefined) out.pids = { limit: r.pidsLimit };
   return out;
+}
+
+/** Mount data is one page: longer lowerdir lists need a host mount with relative names (sys/mount.ts). */
+export const MAX_OVERLAY_DATA = 4000;
+
+/** The options of an overlay mounted by the runtime on "/" (absolute lower paths, topmost first). */
+export function overlayRootOptions(o: { lower: string[]; upper: string; work: string }): string[] {
+  return [`lowerdir=${o.lower.join(':')}`, `upperdir=${o.upper}`, `workdir=${o.work}`, 'redirect_dir=off', 'metacopy=off'];
+}
+
+function overlayRootMount(o: { lower: string[]; upper: string; work: string }): object {
+  return { destination: '/', type: 'overlay', source: 'overlay', options: overlayRootOptions(o) };
 }
 
 /** Docker's default capability set. */
@@ -92,6 +109,7 @@ export function buildRuntimeSpec(s: ContainerSpec): object {
     root: { path: s.rootfs, readonly: s.readonlyRootfs ?? false },
     hostname: s.hostname,
     mounts: [
+      ...(s.rootfsOverlay ? [overlayRootMount(s.rootfsOverlay)] : []),
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },

@@ -21,6 +21,8 @@ export interface ContainerRecord {
   /** Overlay lower dir names relative to `snapshotsDir`, topmost first. */
   lowers: string[];
   snapshotsDir: string;
+  /** 'runtime': the OCI runtime mounts the rootfs in the container's namespace; absent: mounted on the host. */
+  rootfsMount?: 'runtime';
   /** The runtime spec inputs; `rootfs` is the container's own merged dir. */
   spec: ContainerSpec;
   network: 'host' | 'none' | 'private';

@@ -6,6 +6,7 @@ import { mountOverlay, mountsUnder, unmount } from '../sys/index.js';
 import { openLogWriter } from './logs.js';
 import { addPortForward, createNetns, freePort, removeNetns, startSlirp, type Slirp } from './network.js';
 import { RUNC_ROOT, deleteContainer, runtimePath } from './runc.js';
+import { layerDirs } from './layerview.js';
 import { buildRuntimeSpec } from './spec.js';
 import { trace } from './trace.js';
 import { containerPaths, readRecord, readState, removeContainerState, selfAsSupervisor, writeState, type ContainerRecord, type ContainerState } from './state.js';
@@ -124,11 +125,18 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let early = '';
   let forward: ((sig: NodeJS.Signals) => void) | undefined;
   try {
-    mountRootfs(o.root, rec);
+    const inRuntime = rec.rootfsMount === 'runtime';
+    if (inRuntime) for (const d of [p.upper, p.work, p.merged]) ensureDir(d, 0o755);
+    else mountRootfs(o.root, rec);
     const net = await setupNetwork(o.root, rec, st);
     slirp = net.slirp;
     ensureDir(p.bundle);
-    const spec = { ...rec.spec, rootfs: p.merged, network: net.netns ? { netnsPath: net.netns } : rec.spec.network };
+    const spec = {
+      ...rec.spec,
+      rootfs: p.merged,
+      ...(inRuntime ? { rootfsOverlay: { lower: layerDirs(rec.snapshotsDir, rec.lowers), upper: p.upper, work: p.work } } : {}),
+      network: net.netns ? { netnsPath: net.netns } : rec.spec.network,
+    };
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(buildRuntimeSpec(spec)));
     fs.rmSync(p.pidFile, { force: true });
     trace('config.json');

@@ -5,6 +5,7 @@
 
 const on = !!process.env.TSBUILD_TRACE;
 let last = 0;
+if (on) process.on('exit', () => trace('exit'));
 
 export function trace(label: string): void {
   if (!on) return;

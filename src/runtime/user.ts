@@ -24,10 +24,11 @@ const NUMERIC = /^\d+$/;
  * Resolves a Dockerfile/`docker run` user spec ("name", "uid", "name:group", "uid:gid", "" = root)
  * against the rootfs's /etc/passwd and /etc/group, as docker does. Numeric ids need no entry.
  */
-export function resolveUser(rootfs: string, spec: string): ProcessUser & { home: string } {
+export function resolveUser(rootfs: string | { readFile(p: string): Buffer | undefined }, spec: string): ProcessUser & { home: string } {
   const [userPart = '', groupPart] = spec === '' ? ['root'] : spec.split(':', 2);
-  const passwd = parsePasswd(readFileInRoot(rootfs, '/etc/passwd')?.toString('utf8') ?? '');
-  const groups = parseGroup(readFileInRoot(rootfs, '/etc/group')?.toString('utf8') ?? '');
+  const read = (p: string) => (typeof rootfs === 'string' ? readFileInRoot(rootfs, p) : rootfs.readFile(p));
+  const passwd = parsePasswd(read('/etc/passwd')?.toString('utf8') ?? '');
+  const groups = parseGroup(read('/etc/group')?.toString('utf8') ?? '');
   let uid: number;
   let gid: number;
   let home = '/';

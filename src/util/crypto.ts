@@ -4,6 +4,7 @@
  * and randomBytes from here instead of importing node:crypto.
  */
 import type { Hash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 const load = createRequire(import.meta.url);
@@ -17,6 +18,15 @@ export function createHash(algorithm: string): Hash {
   return nodeCrypto().createHash(algorithm);
 }
 
+/** Random bytes from node:crypto once it is loaded, else straight from the kernel (/dev/urandom). */
 export function randomBytes(size: number): Buffer {
-  return nodeCrypto().randomBytes(size);
+  if (mod) return mod.randomBytes(size);
+  const b = Buffer.alloc(size);
+  const fd = fs.openSync('/dev/urandom', 'r');
+  try {
+    for (let got = 0; got < size; ) got += fs.readSync(fd, b, got, size - got, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return b;
 }
