@@ -9,7 +9,7 @@ RUNS=3; MB=200
 while [ $# -gt 0 ]; do case "$1" in --runs) RUNS=$2; shift 2 ;; --mb) MB=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac; done
 for t in docker-registry skopeo; do command -v $t >/dev/null || { echo "bench: $t is not installed" >&2; exit 1; }; done
 [ -f dist/src/api/registry.js ] || npx tsc -p .
-[ -f dist/bundle/tsbuild.mjs ] || node scripts/bundle.mjs
+[ -f dist/bundle/tsbuild.cjs ] || node scripts/bundle.mjs
 W=$(mktemp -d /tmp/tsb-bench-reg-XXXX); REG_PID=
 cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null || true; for m in $(awk '{print $5}' /proc/self/mountinfo | grep "^$W" | sort -r); do umount -l "$m" || true; done; rm -rf "$W"; }
 trap cleanup EXIT

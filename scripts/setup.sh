@@ -39,7 +39,7 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f dist/bundle/tsbuild.mjs ] || [ -n "$(find src test -newer dist/.built -name '*.ts' 2>/dev/null | head -1)" ] || [ ! -f dist/.built ]; then
+if [ ! -f dist/bundle/tsbuild.cjs ] || [ ! -f dist/.built ] || [ scripts/bundle.mjs -nt dist/.built ] || [ -n "$(find src test -newer dist/.built -name '*.ts' 2>/dev/null | head -1)" ]; then
   npx tsc -p tsconfig.json
   node scripts/bundle.mjs
   touch dist/.built

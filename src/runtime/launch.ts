@@ -22,7 +22,7 @@ function packageRoot(): string {
  */
 export async function launchDetached(root: string, id: string): Promise<void> {
   const out = fs.openSync(path.join(containerPaths(root, id).dir, 'supervisor.log'), 'a');
-  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'tsbuild-supervisor'), root, id], {
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'tsbuild-supervisor.cjs'), root, id], {
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],
   });

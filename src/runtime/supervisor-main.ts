@@ -1,5 +1,5 @@
 /**
- * Entry of a detached container supervisor (bin/tsbuild-supervisor ROOT ID): runs the container to its end.
+ * Entry of a detached container supervisor (bin/tsbuild-supervisor.cjs ROOT ID): runs the container to its end.
  * fd 3 is a pipe to the launching tsbuild: one JSON line, `{"ok":true}` or `{"error":..., "code":...}`.
  */
 import * as fs from 'node:fs';

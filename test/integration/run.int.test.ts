@@ -26,7 +26,7 @@ let wired: boolean | undefined;
 
 function cliArgv(root: string, args: string[]): string[] {
   wired ??= tsbuild(root, ['ps', '-a']).code === 0;
-  return wired ? [path.join(REPO, 'bin/tsbuild.mjs'), '--root', root, ...args] : ['--input-type=module', '-e', DRIVER, args[0]!, root, ...args.slice(1)];
+  return wired ? [path.join(REPO, 'bin/tsbuild.cjs'), '--root', root, ...args] : ['--input-type=module', '-e', DRIVER, args[0]!, root, ...args.slice(1)];
 }
 
 function ctr(root: string, args: string[], input = ''): CliResult {
