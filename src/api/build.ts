@@ -29,6 +29,7 @@ export interface BuildOptions {
   outputs: OutputSpec[];
   onEvent: (e: BuildEvent) => void;
   signal: AbortSignal;
+  /** gzip level of the layers the build stores; 0 (default) stores plain tars, compressed when pushed. */
   gzipLevel?: number;
   /** `--label k=v`: labels added to the image config. */
   labels?: Record<string, string>;
@@ -166,7 +167,7 @@ async function buildParsed(o: BuildOptions, context: SourceRoot, text: string, d
         stageKey: links.stageKey,
         onOutput: (stream, chunk) => o.onEvent({ type: 'step.log', step, stream, chunk }),
         signal: o.signal,
-        gzipLevel: o.gzipLevel ?? 6,
+        gzipLevel: o.gzipLevel ?? 0,
         secrets: o.secrets ?? new Map(),
         ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
         ssh: o.ssh ?? new Map(),

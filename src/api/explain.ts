@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  compilePatterns, hashFile, selectSources, walkSource,
-  type SelectedSource, type SourceRoot, type WalkFilter,
+  compilePatterns, contextStatCache, hashFile, listingLine, listingOf, selectSources, walkSource,
+  type SelectedSource, type SourceRoot, type StatCache, type WalkFilter,
 } from '../context/index.js';
 import type { BuildGraph, CopyOp, Op, PlannedStage, Step } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
@@ -114,22 +114,28 @@ function localItems(root: SourceRoot, op: CopyOp): Array<{ sel: SelectedSource; 
 }
 
 /** Path -> content summary of what a COPY from the context selects (bounded by `limit`; digest and count always). */
-export function contextFiles(root: SourceRoot, op: CopyOp, limit = MAX_FILES): Pick<StepRecord, 'files' | 'filesDigest' | 'filesCount'> {
+export function contextFiles(root: SourceRoot, op: CopyOp, limit = MAX_FILES, cache?: StatCache): Pick<StepRecord, 'files' | 'filesDigest' | 'filesCount'> {
+  let listing = listingOf(op);
+  if (!listing) {
+    listing = [];
+    const l = listing;
+    for (const { sel, filter } of localItems(root, op)) {
+      walkSource(root, sel, (e) => {
+        const st = e.stat;
+        const inRoot = sel.rel === '' ? e.rel : e.rel === '' ? sel.rel : `${sel.rel}/${e.rel}`;
+        const content = st.isFile() ? (cache ? cache.digest(inRoot, e.host, st, hashFile) : hashFile(e.host)) : '';
+        l.push(listingLine(sel, e.rel, st, st.isSymbolicLink() ? fs.readlinkSync(e.host) : '', content));
+      }, filter);
+    }
+  }
   const files: Record<string, string> = {};
   const h = createHash('sha256');
-  let count = 0;
-  for (const { sel, filter } of localItems(root, op)) {
-    walkSource(root, sel, (e) => {
-      const rel = [sel.rel, e.rel].filter(Boolean).join('/') || '.';
-      const st = e.stat;
-      const mode = (st.mode & 0o7777).toString(8);
-      const v = st.isFile() ? `f:${hashFile(e.host).slice(0, 16)}:${mode}` : st.isSymbolicLink() ? `l:${fs.readlinkSync(e.host)}` : st.isDirectory() ? `d:${mode}` : 'o';
-      h.update(`${rel}\0${v}\n`);
-      if (++count <= limit) files[rel] = v;
-    }, filter);
+  for (const [rel, v] of listing) {
+    h.update(`${rel}\0${v}\n`);
+    if (listing.length <= limit) files[rel] = v;
   }
-  const r: Pick<StepRecord, 'files' | 'filesDigest' | 'filesCount'> = { filesDigest: `sha256:${h.digest('hex')}`, filesCount: count };
-  if (count <= limit) r.files = files;
+  const r: Pick<StepRecord, 'files' | 'filesDigest' | 'filesCount'> = { filesDigest: `sha256:${h.digest('hex')}`, filesCount: listing.length };
+  if (listing.length <= limit) r.files = files;
   return r;
 }
 
@@ -142,6 +148,8 @@ export interface RecordInput {
   epoch?: number;
   /** The previous record: file maps of steps whose key it already has are reused, not recomputed. */
   previous?: BuildRecord;
+  /** The context's stat cache, so that file maps do not hash the context again. */
+  statCache?: StatCache;
 }
 
 /** The record of a finished build, steps in Dockerfile order. */
@@ -184,7 +192,7 @@ export function makeRecord(i: RecordInput): BuildRecord {
           if (before.filesCount !== undefined) r.filesCount = before.filesCount;
         } else {
           try {
-            Object.assign(r, contextFiles(i.context, step.op));
+            Object.assign(r, contextFiles(i.context, step.op, MAX_FILES, i.statCache));
           } catch (e) {
             // The context changed under the build (a source vanished): no map, the next build compares by key.
             if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR') && !(e instanceof TsbuildError && e.code === 'TSB_COPY_SOURCE_MISSING')) throw e;
@@ -400,7 +408,7 @@ export interface ExplainBuildInput extends Omit<RecordInput, 'previous'> {
 export function recordAndExplain(i: ExplainBuildInput): StepExplanation[] | undefined {
   const file = recordPath(i.root, i.dockerfile, i.target);
   const previous = readRecord(file);
-  const cur = makeRecord({ ...i, ...(previous ? { previous } : {}) });
+  const cur = makeRecord({ ...i, statCache: i.statCache ?? contextStatCache(i.root, i.context), ...(previous ? { previous } : {}) });
   if (!sameRecord(previous, cur)) writeRecord(file, cur);
   if (!i.explain) return undefined;
   const order = new Map<Step, number>();

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as path from 'node:path';
-import { type StoredImage, parseManifest, readImage, resolveImage } from '../image/index.js';
+import { type StoredImage, canonicalJson, parseManifest, readImage, resolveImage } from '../image/index.js';
 import { type Descriptor, type Digest, MediaType, type Platform, type Reference, familiarName, hostPlatform, normalizeName, parseReference } from '../oci/index.js';
 import * as reg from '../registry/index.js';
 import { type Store, openStore } from '../store/index.js';
 import { TsbuildError, isErrno } from '../util/index.js';
 import { imageLayers, unpackLayers } from './env.js';
+import { pushableLayer } from './push-form.js';
 
 /** Options of pullImage / pushImages: transport settings plus progress and cancellation. */
 export interface RegistryCallOptions extends reg.RegistryOptions {
@@ -146,14 +147,23 @@ export async function pushImages(root: string, names: string[], o: RegistryCallO
     const c = reg.RegistryClient.open(ref.registry, o);
     try {
       c.addScope(ref.repository, ['pull', 'push']);
+      // plain build layers go compressed (push-form.ts): the pushed manifest names what was sent
+      const forms = new Map<string, Descriptor>();
+      for (const { img } of items) for (const l of img.manifest.layers) forms.set(l.digest, l);
+      await reg.mapLimit([...forms.values()], Math.min(2, o.parallel ?? 2), async (l) => void forms.set(l.digest, await pushableLayer(store, l, o.signal)));
+      const pushed = items.map(({ ref: r, name, img }) => {
+        if (img.manifest.layers.every((l) => forms.get(l.digest) === l)) return { ref: r, name, img, bytes: img.manifestBytes };
+        const manifest = { ...img.manifest, layers: img.manifest.layers.map((l) => ({ ...forms.get(l.digest)!, ...(l.annotations ? { annotations: l.annotations } : {}) })) };
+        return { ref: r, name, img, bytes: Buffer.from(canonicalJson(manifest)) };
+      });
       const blobs = new Map<string, Descriptor>();
-      for (const { img } of items) for (const d of [img.manifest.config, ...img.manifest.layers]) blobs.set(d.digest, d);
+      for (const { img } of items) for (const d of [img.manifest.config, ...img.manifest.layers.map((l) => forms.get(l.digest)!)]) blobs.set(d.digest, d);
       await reg.mapLimit([...blobs.values()], o.parallel ?? 4, (d) => pushBlob(store, c, ref, d, sources, o));
       await recordSources(store, ref, [...blobs.keys()] as Digest[]);
-      for (const { ref: r, name, img } of items) {
+      for (const { ref: r, name, img, bytes } of pushed) {
         const mediaType = img.manifest.mediaType ?? MediaType.ociManifest;
-        const digest = await reg.putManifest(c, r.repository, r.digest ?? r.tag ?? 'latest', img.manifestBytes, mediaType);
-        out.push({ name, digest, size: img.manifestBytes.length });
+        const digest = await reg.putManifest(c, r.repository, r.digest ?? r.tag ?? 'latest', bytes, mediaType);
+        out.push({ name, digest, size: bytes.length });
       }
     } finally {
       await c.close();

@@ -26,7 +26,7 @@ export function hashFile(file: string): string {
  * entry; never mtimes, so touching a file without changing it keeps the digest. With `cache` (the build
  * context's stat cache), files whose stat is unchanged are not read again.
  */
-export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}, cache?: StatCache): Digest {
+export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}, cache?: StatCache, listing?: Listing): Digest {
   const h = createHash('sha256');
   for (const sel of selection) {
     h.update(`source\0${sel.rel}\0`);
@@ -35,10 +35,33 @@ export function digestSelection(root: SourceRoot, selection: SelectedSource[], f
       const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
       const link = type === 'l' ? fs.readlinkSync(e.host) : '';
       const content = type !== 'f' ? '' : cache ? cache.digest(sel.rel === '' ? e.rel : e.rel === '' ? sel.rel : `${sel.rel}/${e.rel}`, e.host, st, hashFile) : hashFile(e.host);
+      listing?.push(listingLine(sel, e.rel, st, link, content));
       h.update(`${e.rel}\0${type}\0${st.mode}\0${root.keepOwner ? `${st.uid}:${st.gid}` : '0:0'}\0${type === 'f' ? st.size : 0}\0${link}\0${content}\n`);
     }, filter);
   }
   return `sha256:${h.digest('hex')}` as Digest;
+}
+
+/** What a COPY selected, one [path, summary] per entry: the file map of `--explain-cache` (api/explain.ts). */
+export type Listing = Array<[string, string]>;
+
+/** An entry's path and summary: `f:<16 hex of content>:<mode>`, `l:<target>`, `d:<mode>` or `o`. */
+export function listingLine(sel: SelectedSource, rel: string, st: fs.Stats, link: string, content: string): [string, string] {
+  const p = [sel.rel, rel].filter(Boolean).join('/') || '.';
+  const mode = (st.mode & 0o7777).toString(8);
+  return [p, st.isFile() ? `f:${content.slice(0, 16)}:${mode}` : st.isSymbolicLink() ? `l:${link}` : st.isDirectory() ? `d:${mode}` : 'o'];
+}
+
+// Listings made while computing cache keys, by op object: the build record reuses them instead of
+// walking the context a second time (~100 ms for 5,000 files).
+const listings = new WeakMap<object, Listing>();
+
+export function rememberListing(op: object, listing: Listing): void {
+  listings.set(op, listing);
+}
+
+export function listingOf(op: object): Listing | undefined {
+  return listings.get(op);
 }
 
 const caches = new WeakMap<SourceRoot, StatCache>();

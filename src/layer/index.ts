@@ -9,7 +9,7 @@ import { archiveError, decompressed } from './compress.js';
 import { TarReader, readerSink } from './tar-reader.js';
 
 export { createLayerStream, createLayerTar } from './create.js';
-export { decompressed, gzipWithDiffId, type GzipOptions } from './compress.js';
+export { decompressed, gzipStream, gzipWithDiffId, type GzipOptions } from './compress.js';
 export { listLayerEntries, type LayerEntry } from './list.js';
 export type { EntryType } from './tar-format.js';
 

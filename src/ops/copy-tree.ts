@@ -90,11 +90,17 @@ export const copyEntry = {
 
 interface MetaOverride { mode: number; mtime: Date; owner: Owner }
 
-/** Writes one non-directory (file or symlink) at `target`, replacing what is there (never a directory). */
-function writeEntry(host: string, st: fs.Stats, target: string, o: CopyOptions, label: string, meta?: MetaOverride): void {
-  const existing = lstatOrUndefined(target);
-  if (existing?.isDirectory()) throw conflict(`cannot replace to directory ${label} with file`);
-  if (existing) fs.unlinkSync(target);
+/**
+ * Writes one non-directory (file or symlink) at `target`, replacing what is there (never a directory).
+ * `fresh`: the parent is a directory this copy just created (so `target` cannot exist), and whether it is
+ * setgid; it saves a lookup per file, which through overlayfs is the dearest call of a big COPY.
+ */
+function writeEntry(host: string, st: fs.Stats, target: string, o: CopyOptions, label: string, meta?: MetaOverride, fresh?: { setgid: boolean }): void {
+  if (!fresh) {
+    const existing = lstatOrUndefined(target);
+    if (existing?.isDirectory()) throw conflict(`cannot replace to directory ${label} with file`);
+    if (existing) fs.unlinkSync(target);
+  }
   if (st.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(host), target);
   else if (st.isFile()) {
     const key = `${st.dev}:${st.ino}`;
@@ -105,13 +111,27 @@ function writeEntry(host: string, st: fs.Stats, target: string, o: CopyOptions, 
     }
     fs.copyFileSync(host, target, fs.constants.COPYFILE_EXCL);
     if (st.nlink > 1) o.inodes.set(key, target);
+    // copyFileSync gives the copy the source's mode; a root-created file in a fresh non-setgid dir is 0:0
+    if (fresh && !meta && !o.chmod && !fresh.setgid && isRoot() && ownerOf(st, o).uid === 0 && ownerOf(st, o).gid === 0) {
+      fs.lutimesSync(target, st.atime, st.mtime);
+      return;
+    }
   } else return; // sockets, fifos and devices are not copied
   applyMeta(target, st, o, meta);
   fs.lutimesSync(target, meta?.mtime ?? st.atime, meta?.mtime ?? st.mtime);
 }
 
+let root: boolean | undefined;
+function isRoot(): boolean {
+  return (root ??= process.getuid?.() === 0 && process.getgid?.() === 0);
+}
+
+function ownerOf(st: fs.Stats, o: CopyOptions, meta?: MetaOverride): Owner {
+  return o.owner ?? meta?.owner ?? (o.keepOwner ? { uid: st.uid, gid: st.gid } : { uid: 0, gid: 0 });
+}
+
 function applyMeta(host: string, st: fs.Stats, o: CopyOptions, meta?: MetaOverride): void {
-  const owner = o.owner ?? meta?.owner ?? (o.keepOwner ? { uid: st.uid, gid: st.gid } : { uid: 0, gid: 0 });
+  const owner = ownerOf(st, o, meta);
   fs.lchownSync(host, owner.uid, owner.gid);
   if (st.isSymbolicLink()) return;
   const base = meta ? (st.mode & ~0o7777) | meta.mode : st.mode;
@@ -126,18 +146,22 @@ function applyMeta(host: string, st: fs.Stats, o: CopyOptions, meta?: MetaOverri
 function copyChildren(src: PlaceSource, targetHost: string, o: CopyOptions): void {
   const sel = src.walk.sel ?? { rel: '', host: src.host, stat: src.stat };
   const dirTimes: Array<[string, fs.Stats]> = [];
+  // directories this copy created, and whether they are setgid (their children cannot exist yet)
+  const created = new Map<string, { setgid: boolean }>();
   walkSource(src.walk.root, sel, (e) => {
     if (e.rel === '') return;
     const target = path.join(targetHost, e.rel);
+    const fresh = created.get(path.dirname(target));
     if (e.stat.isDirectory()) {
-      const existing = lstatOrUndefined(target);
+      const existing = fresh ? undefined : lstatOrUndefined(target);
       if (existing && !existing.isDirectory()) throw conflict(`cannot copy to non-directory: ${e.rel}`);
       if (!existing) fs.mkdirSync(target, 0o700);
       applyMeta(target, e.stat, o);
+      if (!existing) created.set(target, { setgid: (fs.lstatSync(target).mode & 0o2000) !== 0 });
       dirTimes.push([target, e.stat]);
       return;
     }
-    writeEntry(e.host, e.stat, target, o, e.rel);
+    writeEntry(e.host, e.stat, target, o, e.rel, undefined, fresh);
   }, src.walk.filter);
   for (const [host, st] of dirTimes.reverse()) fs.lutimesSync(host, st.atime, st.mtime);
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  NO_IGNORE, compilePatterns, contextStatCache, digestSelection, selectSources,
+  NO_IGNORE, compilePatterns, contextStatCache, digestSelection, rememberListing, selectSources, type Listing,
   type SelectedSource, type SourceRoot, type WalkFilter,
 } from '../context/index.js';
 import type { CopyOp } from '../graph/index.js';
@@ -103,7 +103,9 @@ export const copyHandler: OpHandler<CopyOp> = {
     const source = from.kind === 'context'
       ? await withSourceRoot(op, ctx, async (root) => {
         const cache = contextStatCache(ctx.store.root, root);
-        const parts = localItems(root, op).map((i) => digestSelection(root, [i.sel], i.filter, cache));
+        const listing: Listing = [];
+        const parts = localItems(root, op).map((i) => digestSelection(root, [i.sel], i.filter, cache, listing));
+        rememberListing(op, listing);
         cache.save();
         return sha256(JSON.stringify(parts));
       })

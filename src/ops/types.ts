@@ -17,6 +17,7 @@ export interface ExecContext {
   /** Live output of a running step. */
   onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   signal: AbortSignal;
+  /** gzip level for new layers; 0 keeps them uncompressed (see ops/layers.ts). */
   gzipLevel: number;
   /** `--secret id=…,src=…|env=…`: secret id -> where its value comes from on the host. */
   secrets: ReadonlyMap<string, SecretSource>;

@@ -82,7 +82,7 @@ export class Snapshotter {
     const merged = path.join(base, 'merged');
     for (const d of [upper, work, merged]) fs.mkdirSync(d, { mode: 0o755 });
     const lowerNames = this.lowerNames(lowers, base);
-    mountOverlay({ lower: lowerNames, upper, work, target: merged, cwd: this.dir });
+    mountOverlay({ lower: lowerNames, upper, work, target: merged, cwd: this.dir, volatile: true });
     return { merged, upper, unmount: () => unmount(merged) };
   }
 

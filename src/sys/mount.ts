@@ -21,14 +21,27 @@ export interface OverlayOptions {
   target: string;
   /** Working directory of the mount call: lets long lower lists use short relative paths. */
   cwd?: string;
+  /**
+   * overlayfs `volatile` (Linux 5.10+): no syncs of the upper dir, so unmounting does not flush what a step
+   * wrote (~50 ms for a 100 MB COPY here). Only for throwaway work dirs: after a crash the upper is discarded.
+   * Kernels without it get the mount without it.
+   */
+  volatile?: boolean;
 }
+
+let volatileUnsupported = false;
 
 /** Mounts an overlay filesystem (needs root). Read-only when no upper is given (then 2+ lowers are required). */
 export function mountOverlay(o: OverlayOptions): void {
   const opts = [`lowerdir=${o.lower.join(':')}`];
   if (o.upper) opts.push(`upperdir=${o.upper}`, `workdir=${o.work}`, 'redirect_dir=off', 'metacopy=off');
   if (!o.upper) opts.push('ro');
-  const r = execCapture(bin('mount'), ['-t', 'overlay', 'overlay', '-o', opts.join(','), o.target], { cwd: o.cwd });
+  const volatile = !!o.upper && !!o.volatile && !volatileUnsupported;
+  let r = execCapture(bin('mount'), ['-t', 'overlay', 'overlay', '-o', [...opts, ...(volatile ? ['volatile'] : [])].join(','), o.target], { cwd: o.cwd });
+  if (r.code !== 0 && volatile) {
+    volatileUnsupported = true;
+    r = execCapture(bin('mount'), ['-t', 'overlay', 'overlay', '-o', opts.join(','), o.target], { cwd: o.cwd });
+  }
   if (r.code !== 0) {
     throw new TsbuildError('TSB_MOUNT_FAILED', `overlay mount on ${o.target} failed: ${r.stderr.trim()}`, {
       hint: 'tsbuild needs root and a kernel with overlayfs',

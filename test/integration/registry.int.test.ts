@@ -95,6 +95,38 @@ test('an image skopeo pushed is pulled, verified and built upon (FROM 127.0.0.1:
   assert.equal(r.stdout.trim(), 'built-on-pulled', r.stderr);
 });
 
+test('built layers are stored plain and pushed gzip-compressed once (random content as it is); the pulled image has the same id and content', async (t) => {
+  if (!requireSandbox(t, TOOLS)) return;
+  const h = reg!.host;
+  const root = storeWithBusybox();
+  roots.push(root);
+  const ctx = makeContext({
+    Dockerfile: 'FROM busybox\nCOPY text.txt /text.txt\nRUN head -c 1048576 /dev/urandom > /random.bin\n',
+    'text.txt': 'compressible text\n'.repeat(20000),
+  });
+  const b = tsbuild(root, ['build', '-q', '-t', `${h}/forms/img:1`, ctx]);
+  fs.rmSync(ctx, { recursive: true, force: true });
+  assert.equal(b.code, 0, b.stderr);
+  const store = openStore(root);
+  const local = JSON.parse((await store.readBlob(store.resolveRef(`${h}/forms/img:1`)!.digest)).toString()) as { config: { digest: string }; layers: Array<{ mediaType: string; size: number }> };
+  const built = local.layers.slice(-2);
+  assert.deepEqual(built.map((l) => l.mediaType), [MediaType.ociLayer, MediaType.ociLayer], 'the store keeps build layers as plain tars');
+  const [first] = await pushImages(root, [`${h}/forms/img:1`]);
+  const remote = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${h}/forms/img:1`], { encoding: 'utf8' })) as typeof local;
+  assert.equal(remote.config.digest, local.config.digest, 'same config: same image id');
+  const [text, random] = remote.layers.slice(-2);
+  assert.equal(text!.mediaType, MediaType.ociLayerGzip);
+  assert.ok(text!.size < built[0]!.size / 10, `the text layer shrank (${text!.size} of ${built[0]!.size} bytes)`);
+  assert.equal(random!.mediaType, MediaType.ociLayer, 'random content is sent as it is');
+  const [second] = await pushImages(root, [`${h}/forms/img:1`]);
+  assert.equal(second!.digest, first!.digest, 'a re-push sends the same compressed blobs');
+  const other = newRoot();
+  const pulled = await pullImage(other, `${h}/forms/img:1`);
+  assert.equal(pulled.configDigest, local.config.digest);
+  const r = tsbuild(other, ['run', '--rm', `${h}/forms/img:1`, 'sh', '-c', 'wc -c < /text.txt; wc -c < /random.bin']);
+  assert.deepEqual(r.stdout.trim().split(/\s+/), ['360000', '1048576'], r.stderr);
+});
+
 test('an index is resolved to the host platform, or to --platform', async (t) => {
   if (!requireSandbox(t, TOOLS)) return;
   const h = reg!.host;
