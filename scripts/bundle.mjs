@@ -20,17 +20,29 @@ const common = {
   logLevel: 'warning',
   // a few modules find files next to themselves through import.meta.url
   define: { 'import.meta.url': '__tsbuildImportMetaUrl' },
-  banner: { js: "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: {
+    js: [
+      "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+      'const __tsbuildLazy = (id) => { let m; return new Proxy({}, { get: (_, k) => (m ??= require(id))[k], has: (_, k) => k in (m ??= require(id)) }); };',
+    ].join('\n'),
+  },
 };
 
 // `import * as fs from 'node:fs'` becomes `__toESM(require('node:fs'))` in every module that has it: a
 // copy of ~100 property getters each time, ~14 ms of a no-op build for our ~130 such imports. A builtin's
 // exports object serves as the namespace as it is, so the copy is dropped wherever the code never reads
 // `.default` from it (chalk's default imports keep theirs).
+//
+// Builtins that are slow to load and that many commands never call (child_process drags in net and dgram:
+// ~13 ms; zlib, tls, http) are required on first use through a proxy: a no-op build spawns nothing.
+const LAZY = new Set(['node:child_process', 'node:net', 'node:dgram', 'node:zlib', 'node:tls', 'node:http', 'node:https', 'node:readline', 'node:worker_threads', 'node:dns']);
+
 function directBuiltins(file) {
   const src = readFileSync(file, 'utf8');
   const assign = /([A-Za-z0-9_$]+) = __toESM\(require\("(node:[a-z_/]+)"\)(?:, 1)?\)/g;
-  const out = src.replace(assign, (all, name, mod) => (new RegExp(`[^A-Za-z0-9_$.]${name.replace(/\$/g, '\\$')}\\.default\\b`).test(src) ? all : `${name} = require("${mod}")`));
+  const out = src
+    .replace(assign, (all, name, mod) => (new RegExp(`[^A-Za-z0-9_$.]${name.replace(/\$/g, '\\$')}\\.default\\b`).test(src) ? all : `${name} = require("${mod}")`))
+    .replace(/([A-Za-z0-9_$]+) = require\("(node:[a-z_/]+)"\)/g, (all, name, mod) => (LAZY.has(mod) ? `${name} = __tsbuildLazy("${mod}")` : all));
   writeFileSync(file, out);
 }
 

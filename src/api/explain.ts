@@ -7,7 +7,7 @@ import {
 import type { BuildGraph, CopyOp, Op, PlannedStage, Step } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
 import type { CacheReason, StepTrace } from '../solver/index.js';
-import { createHash, isErrno, TsbuildError, writeFileAtomic } from '../util/index.js';
+import { createHash, isErrno, readFileIfExists, TsbuildError, writeFileAtomic } from '../util/index.js';
 
 /** Context file maps bigger than this are kept as a digest and a count only. */
 export const MAX_FILES = 20_000;
@@ -407,9 +407,15 @@ export interface ExplainBuildInput extends Omit<RecordInput, 'previous'> {
 /** After a build: updates the Dockerfile+target's record and, when asked, explains every step against the old one. */
 export function recordAndExplain(i: ExplainBuildInput): StepExplanation[] | undefined {
   const file = recordPath(i.root, i.dockerfile, i.target);
+  // Same step keys as the recorded build: the record would come out the same. A no-op rebuild checks that
+  // with one small read (`.keys`) instead of reading and rebuilding the record (~15 ms with big file maps).
+  const keysFile = `${file}.keys`;
+  const keys = sha256(JSON.stringify([i.epoch ?? null, ...i.traces.map((t) => t.key)]));
+  if (!i.explain && readFileIfExists(keysFile)?.toString() === keys && fs.existsSync(file)) return undefined;
   const previous = readRecord(file);
   const cur = makeRecord({ ...i, statCache: i.statCache ?? contextStatCache(i.root, i.context), ...(previous ? { previous } : {}) });
   if (!sameRecord(previous, cur)) writeRecord(file, cur);
+  writeFileAtomic(keysFile, keys, { durable: false });
   if (!i.explain) return undefined;
   const order = new Map<Step, number>();
   for (const s of i.graph.stages) for (const st of s.steps) order.set(st, order.size);

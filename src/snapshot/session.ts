@@ -43,6 +43,7 @@ export function openSession(root: string): Session {
     writeFileAtomic(path.join(dir, 'journal.json'), JSON.stringify(journal), { durable: false });
   };
   let closed = false;
+  let temps = 0;
   return {
     dir,
     addContainer(id) {
@@ -62,6 +63,7 @@ export function openSession(root: string): Session {
     },
     tempDir(prefix) {
       if (!created) save();
+      temps++;
       const d = path.join(dir, `${prefix}${++counter}`);
       fs.mkdirSync(d, { mode: 0o700 });
       return d;
@@ -69,7 +71,10 @@ export function openSession(root: string): Session {
     close() {
       if (closed) return;
       closed = true;
-      if (created) teardown(dir);
+      if (!created) return;
+      // only a journal (a no-op build retains its cached layers): nothing mounted, nothing big to delete
+      if (temps === 0) fs.rmSync(dir, { recursive: true, force: true });
+      else teardown(dir);
     },
   };
 }

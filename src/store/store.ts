@@ -118,6 +118,11 @@ export function openStore(root: string): Store {
     },
     async setRef(name, desc) {
       const n = tagName(name);
+      // Already so (a no-op rebuild re-tags its image): no lock, no index rewrite.
+      const cur = readIndex(root).manifests.filter((m) => refName(m) === n);
+      const same = cur.length === 1 && !desc.annotations && cur[0]!.digest === desc.digest && cur[0]!.size === desc.size
+        && cur[0]!.mediaType === desc.mediaType && JSON.stringify(cur[0]!.platform) === JSON.stringify(desc.platform);
+      if (same) return;
       return mutateIndex((idx) => ({ index: applySetRef(idx, n, desc), result: undefined }));
     },
     async removeRef(name) {
