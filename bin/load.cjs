@@ -11,7 +11,8 @@ const Module = require('node:module');
 
 exports.loadBundle = function loadBundle(file, tag) {
   const cacheFile = path.join(path.dirname(file), 'cache', `${path.basename(file)}.${tag}.v8`);
-  const source = fs.readFileSync(file, 'utf8');
+  // scripts/bundle.mjs writes pure ASCII: latin1 reads it without UTF-8 decoding
+  const source = fs.readFileSync(file, 'latin1');
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);
