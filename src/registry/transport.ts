@@ -6,7 +6,11 @@ import * as tls from 'node:tls';
 import * as v8 from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
+// undici's index loads all of undici (fetch, websocket, cache, mock agents, http2, ...): ~60 ms of node
+// builtins and code per registry command. The agent and the request API are all this client uses.
+import Agent from 'undici/lib/dispatcher/agent.js';
+import apiRequest from 'undici/lib/api/api-request.js';
 import { isErrno, isTsbuildError, trustedCas, TsbuildError } from '../util/index.js';
 import type { RegistryOptions } from './types.js';
 
@@ -159,11 +163,12 @@ export class Transport {
     for (let redirects = 0; ; ) {
       let res: HttpResponse;
       try {
-        res = await request(url, {
+        res = await apiRequest.call(this.agent(url), {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
           method: req.method as Dispatcher.HttpMethod,
           headers,
           body: req.body?.(),
-          dispatcher: this.agent(url),
           signal: this.options.signal,
           // undici closes the connection after every HEAD unless told not to; a registry sends no body to a HEAD
           reset: false,
