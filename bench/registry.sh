@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 RUNS=3; MB=200
 while [ $# -gt 0 ]; do case "$1" in --runs) RUNS=$2; shift 2 ;; --mb) MB=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac; done
 for t in docker-registry skopeo; do command -v $t >/dev/null || { echo "bench: $t is not installed" >&2; exit 1; }; done
-[ -f dist/src/api/registry.js ] || npx tsc -p .
 [ -f dist/bundle/tsbuild.cjs ] || node scripts/bundle.mjs
 W=$(mktemp -d /tmp/tsb-bench-reg-XXXX); REG_PID=
 cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null || true; for m in $(awk '{print $5}' /proc/self/mountinfo | grep "^$W" | sort -r); do umount -l "$m" || true; done; rm -rf "$W"; }
@@ -22,19 +21,12 @@ start_registry() { # fresh storage each time, so no run can mount or skip what a
   docker-registry serve "$W/config.yml" 2>>"$W/registry.log" & REG_PID=$!
   for _ in $(seq 100); do curl -fs "http://$H/v2/" >/dev/null 2>&1 && return; sleep 0.05; done; echo "registry did not start" >&2; exit 1
 }
-# tsbuild runs as users run it: the bundled CLI (bin/tsbuild). The CLI's pull always unpacks, so the
-# store-only pull (the one to compare with skopeo copy to an oci: dir) runs pullImage from a bundle of the
-# API made the same way (esbuild, one file), so neither side pays for module resolution at start-up.
+# tsbuild runs as users run it: the bundled CLI (bin/tsbuild). `pull --no-unpack` is the store-only pull
+# to compare with skopeo copy to an oci: dir; plain `pull` also unpacks the layers into snapshots.
 tsb() { bin/tsbuild --root "$@"; }
-api() { node "$W/api.mjs" "$@"; }
 now() { date +%s.%N; }
 time_it() { local s; s=$(now); "$@" >/dev/null; echo "$(now) - $s" | bc; }
 
-printf '%s\n' "import { pullImage } from '$PWD/dist/src/api/registry.js';" "const [root, name] = process.argv.slice(2);" "await pullImage(root, name, { unpack: false });" > "$W/api-src.mjs"
-node --input-type=module -e "
-import { build } from 'esbuild';
-await build({ entryPoints: ['$W/api-src.mjs'], outfile: '$W/api.mjs', bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
-  banner: { js: \"import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);\" } });"
 echo "bench: making a ${MB} MB image (4 layers of random data)..."
 SRC=$W/src; bash scripts/make-busybox-rootfs.sh "$W/busybox.tar"
 bin/tsbuild --root "$SRC" import "$W/busybox.tar" busybox:latest >/dev/null
@@ -47,7 +39,7 @@ for i in $(seq "$RUNS"); do
   start_registry; rm -f "$SRC/registry/sources.json"
   add tsb_push "$(time_it tsb "$SRC" push -q "$H/bench/img:1")"
   add tsb_repush "$(time_it tsb "$SRC" push -q "$H/bench/img:1")"
-  rm -rf "$W/p1"; add tsb_pull "$(time_it api "$W/p1" "$H/bench/img:1")"
+  rm -rf "$W/p1"; add tsb_pull "$(time_it tsb "$W/p1" pull -q --no-unpack "$H/bench/img:1")"
   for m in $(awk '{print $5}' /proc/self/mountinfo | grep "^$W/p2" | sort -r); do umount -l "$m"; done; rm -rf "$W/p2"
   add tsb_pull_unpack "$(time_it tsb "$W/p2" pull -q "$H/bench/img:1")"
   start_registry

@@ -113,7 +113,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   pull: {
     usage: 'tsbuild pull [OPTIONS] NAME[:TAG|@DIGEST]',
     summary: 'Pull an image from a registry into the store',
-    options: [['--platform OS/ARCH[/VARIANT]', 'Platform to pull from an index (default: this host)'], ['--insecure-registry HOST', 'Use plain HTTP for HOST'], ['-q, --quiet', 'Print only the digest']],
+    options: [['--platform OS/ARCH[/VARIANT]', 'Platform to pull from an index (default: this host)'], ['--insecure-registry HOST', 'Use plain HTTP for HOST'], ['-q, --quiet', 'Print only the digest'], ['--no-unpack', 'Only download into the store; layers are unpacked on first use']],
     examples: ['tsbuild pull busybox:latest', 'tsbuild pull --platform linux/arm64 127.0.0.1:5000/team/app:1'],
   },
   push: {

@@ -23,13 +23,15 @@ function progress(io: Io, quiet: boolean): api.RegistryCallOptions['onProgress']
 
 /** tsbuild pull [--platform OS/ARCH[/VARIANT]] [--insecure-registry HOST] [-q] NAME[:TAG|@DIGEST] */
 export async function pullCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, [...TRANSPORT, { long: 'platform', value: true }, { long: 'quiet', short: 'q' }]);
+  const p = parseArgs(argv, [...TRANSPORT, { long: 'platform', value: true }, { long: 'quiet', short: 'q' }, { long: 'no-unpack' }]);
   if (p.positionals.length !== 1) throw new TsbuildError('TSB_USAGE', '"pull" requires exactly 1 argument', { hint: 'usage: tsbuild pull [OPTIONS] NAME[:TAG|@DIGEST]' });
   const name = p.positionals[0]!;
   const quiet = flag(p, 'quiet');
   const platform = opt(p, 'platform');
   if (!quiet) io.err(`Pulling ${name}\n`);
-  const img = await api.pullImage(io.root, name, { ...transport(p, io), onProgress: progress(io, quiet), ...(platform ? { platform } : {}) });
+  // --no-unpack: blobs into the store only (as `skopeo copy` to a layout); layers unpack on first use
+  const unpack = !flag(p, 'no-unpack');
+  const img = await api.pullImage(io.root, name, { ...transport(p, io), onProgress: progress(io, quiet), unpack, ...(platform ? { platform } : {}) });
   if (!quiet) io.err(`Digest: ${img.digest}\n`);
   io.out(`${quiet ? img.digest : `Pulled ${name}`}\n`);
   return 0;
