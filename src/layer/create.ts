@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import type { Digest } from '../oci/index.js';
@@ -13,13 +14,14 @@ class LayerTar extends Readable {
   private left = 0;
   private pad = 0;
   private file = '';
-  private readonly hash = createHash('sha256');
+  private readonly hash: Hash | undefined;
 
   constructor(
     private readonly entries: PlannedEntry[],
-    private readonly done: (d: Digest) => void,
+    private readonly done: ((d: Digest) => void) | undefined,
   ) {
     super({ highWaterMark: CHUNK });
+    this.hash = done ? createHash('sha256') : undefined;
   }
 
   override _read(): void {
@@ -55,10 +57,10 @@ class LayerTar extends Readable {
         }
       }
       const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      this.hash.update(buf);
+      this.hash?.update(buf);
       this.push(buf);
       if (end) {
-        this.done(`sha256:${this.hash.digest('hex')}` as Digest);
+        if (this.hash) this.done?.(`sha256:${this.hash.digest('hex')}` as Digest);
         this.push(null);
       }
     } catch (e) {
@@ -89,24 +91,28 @@ class LayerTar extends Readable {
   }
 }
 
-/** The uncompressed layer tar of an overlay upper dir, plus its diffID (resolves at the end of the stream). */
-export function createLayerTar(upperDir: string, opts: { mtimeMax?: number } = {}): { stream: Readable; diffId: Promise<Digest> } {
-  const entries = planLayer(upperDir);
+/**
+ * The uncompressed layer tar of an overlay upper dir, plus its diffID (resolves at the end of the stream).
+ * `hashed: false` leaves the hashing to the consumer (a store write hashes anyway: the blob digest of a
+ * plain tar is its diffID); diffId then never resolves. `xattrs: false`: see planLayer.
+ */
+export function createLayerTar(upperDir: string, opts: { mtimeMax?: number; hashed?: boolean; xattrs?: boolean } = {}): { stream: Readable; diffId: Promise<Digest> } {
+  const entries = planLayer(upperDir, opts.xattrs === false ? { xattrs: false } : {});
   // SOURCE_DATE_EPOCH: timestamps newer than the epoch are clamped to it (BuildKit's rewrite-timestamp).
   if (opts.mtimeMax !== undefined) for (const e of entries) e.header.mtime = Math.min(e.header.mtime, opts.mtimeMax);
   let resolve!: (d: Digest) => void;
   let reject!: (e: unknown) => void;
   const diffId = new Promise<Digest>((res, rej) => ((resolve = res), (reject = rej)));
   diffId.catch(() => undefined);
-  const stream = new LayerTar(entries, resolve);
+  const stream = new LayerTar(entries, opts.hashed === false ? undefined : resolve);
   stream.on('error', reject);
   stream.on('close', () => reject(new TsbuildError('TSB_CANCELLED', 'layer stream closed before its end')));
   return { stream, diffId };
 }
 
 /** A gzip-compressed OCI layer tar of an overlay upper dir; diffId is the sha256 of the uncompressed tar. */
-export function createLayerStream(upperDir: string, opts: GzipOptions & { mtimeMax?: number } = {}): { stream: Readable; diffId: Promise<Digest> } {
-  const { stream: tar, diffId } = createLayerTar(upperDir, opts.mtimeMax === undefined ? {} : { mtimeMax: opts.mtimeMax });
+export function createLayerStream(upperDir: string, opts: GzipOptions & { mtimeMax?: number; xattrs?: boolean } = {}): { stream: Readable; diffId: Promise<Digest> } {
+  const { stream: tar, diffId } = createLayerTar(upperDir, { ...(opts.mtimeMax === undefined ? {} : { mtimeMax: opts.mtimeMax }), ...(opts.xattrs === false ? { xattrs: false } : {}) });
   const gz = gzipStream(opts.gzipLevel);
   pipeline(tar, gz, () => undefined);
   destroyOnAbort(gz, opts.signal, 'layer creation cancelled');

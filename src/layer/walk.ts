@@ -36,8 +36,10 @@ function keptXattrs(attrs: Map<string, Buffer> | undefined): Record<string, Buff
  * Plans the layer tar of an overlay upper dir: sorted by path bytes (parents first), whiteouts and opaque
  * markers translated, trusted.overlay.* dropped, hardlinks (same inode) pointing at their first path.
  */
-export function planLayer(upperDir: string): PlannedEntry[] {
-  const xattrs = readXattrTree(upperDir);
+export function planLayer(upperDir: string, opts: { xattrs?: boolean } = {}): PlannedEntry[] {
+  // xattrs: false for a tree known to hold none worth keeping (a COPY's: copies carry no xattrs, and only
+  // overlayfs's own trusted.overlay.* can appear): saves a getfattr over the whole tree
+  const xattrs = opts.xattrs === false ? new Map<string, Map<string, Buffer>>() : readXattrTree(upperDir);
   const out: Array<{ key: string; e: PlannedEntry }> = [];
   const add = (key: string, e: PlannedEntry): void => void out.push({ key, e });
   const walk = (rel: string): void => {

@@ -119,7 +119,7 @@ export const copyHandler: OpHandler<CopyOp> = {
       const items = localItems(root, op);
       const owner = await ownerFor(op, input, ctx);
       const lowers = op.link ? [] : input.layers;
-      return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true });
+      return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true, ...(op.add ? {} : { xattrs: false }) });
     });
   },
 };

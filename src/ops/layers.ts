@@ -35,7 +35,7 @@ export async function withWritableLayer(
   ctx: ExecContext,
   lowers: LayerInfo[],
   change: (rootfs: string) => Promise<Untouched[] | void>,
-  options: { keepEmpty: boolean },
+  options: { keepEmpty: boolean; xattrs?: boolean },
 ): Promise<LayerInfo | undefined> {
   await ensureSnapshots(ctx, lowers);
   const active = ctx.snapshots.prepare(lowers.map((l) => l.diffId));
@@ -52,11 +52,13 @@ export async function withWritableLayer(
   // gzip -6 and 0.3 s as a plain tar, whose digest is its diffID (one hash instead of two).
   const mtime = ctx.sourceDateEpoch === undefined ? {} : { mtimeMax: ctx.sourceDateEpoch };
   const compressed = ctx.gzipLevel > 0;
+  const xattrs = options.xattrs === false ? { xattrs: false } : {};
   const { stream, diffId } = compressed
-    ? createLayerStream(active.upper, { gzipLevel: ctx.gzipLevel, signal: ctx.signal, ...mtime })
-    : createLayerTar(active.upper, mtime);
+    ? createLayerStream(active.upper, { gzipLevel: ctx.gzipLevel, signal: ctx.signal, ...mtime, ...xattrs })
+    : createLayerTar(active.upper, { ...mtime, ...xattrs, hashed: false });
   const blob = await ctx.store.putBlobStream(stream, { signal: ctx.signal });
-  const id = await diffId;
+  // a plain tar's blob digest is its diffID: the store's hash is the only one
+  const id = compressed ? await diffId : blob.digest;
   ctx.session.retain([blob.digest, id]);
   ctx.snapshots.adopt(active.upper, id);
   return { diffId: id, descriptor: { mediaType: compressed ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: blob.digest, size: blob.size } };
