@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -48,15 +49,18 @@ async function fetchTo(session: Session, url: string, checksum: string | undefin
   try {
     const ca = trustedCas();
     if (ca) {
-      // extra CAs (see util/tls.ts): Node 20's built-in fetch cannot take them, undici's can
-      const undici = await import('undici');
+      // extra CAs (see util/tls.ts): Node 20's built-in fetch cannot take them, undici's can. Loaded from
+      // node_modules at run time, never bundled (scripts/bundle.mjs): this is the only user of its index.
+      const undici = createRequire(import.meta.url)('undici') as typeof import('undici');
       const dispatcher = new undici.Agent({ connect: { ca } });
       res = (await undici.fetch(url, { signal, redirect: 'follow', dispatcher })) as unknown as Response;
     } else {
       res = await fetch(url, { signal, redirect: 'follow' });
     }
   } catch (e) {
-    throw new TsbuildError('TSB_NETWORK', `failed to fetch ${url}: ${(e as Error).message}`, { cause: e });
+    // fetch's own message is "fetch failed": the reason (refused, certificate, ...) is its cause
+    const why = [(e as Error).message, ((e as Error).cause as Error | undefined)?.message].filter(Boolean).join(': ');
+    throw new TsbuildError('TSB_NETWORK', `failed to fetch ${url}: ${why}`, { cause: e });
   }
   if (!res.ok || !res.body) throw new TsbuildError('TSB_NETWORK', `failed to fetch ${url}: invalid response status ${res.status}`);
   const file = path.join(session.tempDir('http'), 'content');

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { tag } from '../../src/api/images.js';
 import { login, logout, pullImage, pushImages } from '../../src/api/registry.js';
 import { loginCommand, logoutCommand } from '../../src/cli/registry-commands.js';
 import { getCredentials } from '../../src/registry/index.js';
-import { removeStore, requireSandbox, storeWithBusybox, tempDir, tsbuild } from '../helpers/env.js';
+import { makeContext, removeStore, requireSandbox, storeWithBusybox, tempDir, tsbuild } from '../helpers/env.js';
 import { PASS, type RegistryServer, type TestPki, type TokenServer, USER, makePki, startRegistry, startTokenServer } from '../helpers/registry.js';
 
 const TOOLS = ['docker-registry', 'skopeo', 'openssl'];
@@ -79,6 +80,31 @@ test('the CLI trusts NODE_EXTRA_CA_CERTS: bin/tsbuild defers it past start-up, t
   const trusted = login({ NODE_EXTRA_CA_CERTS: pki!.caCert });
   assert.equal(trusted.code, 0, trusted.stderr);
   assert.match(trusted.stdout, /Login Succeeded/);
+});
+
+test('ADD of an https URL trusts NODE_EXTRA_CA_CERTS too, and says why it fails without it', async (t) => {
+  if (!requireSandbox(t, TOOLS)) return;
+  // the server runs in a child: the CLI below is spawned synchronously
+  const server = spawn(process.execPath, ['-e', `const https = require('https'), fs = require('fs');
+    const s = https.createServer({ key: fs.readFileSync(${JSON.stringify(pki!.serverKey)}), cert: fs.readFileSync(${JSON.stringify(pki!.serverCert)}) }, (q, r) => r.end('served over tls\\n'));
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      server.stdout!.once('data', (b: Buffer) => resolve(b.toString().trim()));
+      server.once('exit', () => reject(new Error('the https server did not start')));
+    });
+    const root = src!;
+    const ctx = makeContext({ Dockerfile: `FROM busybox\nADD https://127.0.0.1:${port}/served.txt /served.txt\nRUN cat /served.txt\n` });
+    const untrusted = tsbuild(root, ['build', '--no-cache', '--progress', 'plain', ctx], { env: { NODE_EXTRA_CA_CERTS: '' } });
+    assert.equal(untrusted.code, 1, untrusted.stderr);
+    assert.match(untrusted.stderr, /failed to fetch https:\/\/127\.0\.0\.1:\d+\/served\.txt: fetch failed: .*certificate/i);
+    const trusted = tsbuild(root, ['build', '--no-cache', '--progress', 'plain', ctx], { env: { NODE_EXTRA_CA_CERTS: pki!.caCert } });
+    fs.rmSync(ctx, { recursive: true, force: true });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.match(trusted.stderr, /served over tls/);
+  } finally {
+    server.kill();
+  }
 });
 
 test('credential helpers: login stores through docker-credential-test, pull gets, logout erases', async (t) => {
