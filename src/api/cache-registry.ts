@@ -7,6 +7,7 @@ import * as reg from '../registry/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { TsbuildError, isErrno, isTsbuildError } from '../util/index.js';
 import { buildCacheManifest, importCacheManifest, type CacheExportOptions } from './cache-io.js';
+import { pushableLayer } from './push-form.js';
 import { pushDescriptor, type RegistryCallOptions } from './registry.js';
 
 /** Options of exportCacheRegistry / importCacheRegistry: transport settings, progress, cancellation. */
@@ -40,7 +41,15 @@ export async function exportCacheRegistry(store: Store | string, steps: Array<{ 
   const s = storeOf(store);
   const r = parseReference(ref);
   const exportOpts: CacheExportOptions = { cacheMounts: o.cacheMounts ?? false, ...(o.signal ? { signal: o.signal } : {}) };
-  const cm = await buildCacheManifest(s, steps, exportOpts);
+  // layers go as an image push sends them (plain build layers gzip-compressed, once per store: push-form.ts)
+  const forms = new Map<string, Promise<Descriptor>>();
+  const form = (d: Descriptor) => {
+    let f = forms.get(d.digest);
+    if (!f) forms.set(d.digest, (f = pushableLayer(s, d, o.signal)));
+    return f;
+  };
+  const sent = await Promise.all(steps.map(async (st) => (st.record.layer ? { ...st, record: { ...st.record, layer: { ...st.record.layer, descriptor: await form(st.record.layer.descriptor) } } } : st)));
+  const cm = await buildCacheManifest(s, sent, exportOpts);
   const c = reg.RegistryClient.open(r.registry, o);
   try {
     c.addScope(r.repository, ['pull', 'push']);

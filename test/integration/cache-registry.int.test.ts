@@ -72,7 +72,7 @@ async function manifestAt(ref: string) {
   const [repo, tag] = rest.split(':') as [string, string];
   const res = await request(`http://${host}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
   assert.equal(res.statusCode, 200);
-  return (await res.body.json()) as { config: { mediaType: string }; layers: Array<{ digest: string; annotations?: Record<string, string> }> };
+  return (await res.body.json()) as { config: { mediaType: string }; layers: Array<{ mediaType: string; digest: string; annotations?: Record<string, string> }> };
 }
 
 test('--cache-to type=registry on one store makes a fresh store build every step from cache (mode=max, then min)', async (t) => {
@@ -86,6 +86,7 @@ test('--cache-to type=registry on one store makes a fresh store build every step
   const m = await manifestAt(maxRef);
   assert.equal(m.config.mediaType, 'application/vnd.tsbuild.cache.config.v1+json');
   assert.equal(m.layers.length, new Set(listCacheRecords(a).flatMap((r) => (r.record?.layer ? [r.record.layer.descriptor.digest] : []))).size, 'mode=max: every layer of the build');
+  assert.ok(m.layers.some((l) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+gzip'), 'plain build layers are sent compressed, as a push sends them');
 
   // A second export of the same records skips every layer blob the repository has (the config lists them in another order here).
   const statuses: string[] = [];
