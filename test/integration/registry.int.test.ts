@@ -80,6 +80,21 @@ test('the push CLI prints the pushed digest; pull CLI pulls by tag and by digest
   assert.equal(openStore(root).resolveRef(`${h}/cli/bb:v1`)?.digest, digest);
 });
 
+test('pull --no-unpack stores the blobs only; the layers are unpacked on first use', async (t) => {
+  if (!requireSandbox(t, TOOLS)) return;
+  const h = reg!.host;
+  await tag(src!, 'busybox:latest', `${h}/lazy/bb:1`);
+  await pushImages(src!, [`${h}/lazy/bb:1`]);
+  const root = newRoot();
+  const p = tsbuild(root, ['pull', '-q', '--no-unpack', `${h}/lazy/bb:1`]);
+  assert.equal(p.code, 0, p.stderr);
+  const layerDirs = () => (fs.existsSync(`${root}/snapshots`) ? fs.readdirSync(`${root}/snapshots`).filter((n) => /^[a-f0-9]{64}$/.test(n)) : []);
+  assert.deepEqual(layerDirs(), [], 'nothing unpacked by the pull');
+  const r = tsbuild(root, ['run', '--rm', `${h}/lazy/bb:1`, 'echo', 'unpacked on first use']);
+  assert.equal(r.stdout.trim(), 'unpacked on first use', r.stderr);
+  assert.equal(layerDirs().length, 1);
+});
+
 test('an image skopeo pushed is pulled, verified and built upon (FROM 127.0.0.1:PORT/x/busybox, RUN)', async (t) => {
   if (!requireSandbox(t, TOOLS)) return;
   const h = reg!.host;
