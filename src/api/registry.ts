@@ -147,17 +147,19 @@ export async function pushImages(root: string, names: string[], o: RegistryCallO
     const c = reg.RegistryClient.open(ref.registry, o);
     try {
       c.addScope(ref.repository, ['pull', 'push']);
-      // plain build layers go compressed (push-form.ts): the pushed manifest names what was sent
+      // plain build layers go compressed (push-form.ts): the pushed manifest names what was sent. A push by
+      // digest sends that very manifest, layers as stored: a rewritten one would not have the digest named.
       const forms = new Map<string, Descriptor>();
-      for (const { img } of items) for (const l of img.manifest.layers) forms.set(l.digest, l);
+      for (const { ref: r, img } of items) if (r.digest === undefined) for (const l of img.manifest.layers) forms.set(l.digest, l);
       await reg.mapLimit([...forms.values()], Math.min(2, o.parallel ?? 2), async (l) => void forms.set(l.digest, await pushableLayer(store, l, o.signal)));
       const pushed = items.map(({ ref: r, name, img }) => {
-        if (img.manifest.layers.every((l) => forms.get(l.digest) === l)) return { ref: r, name, img, bytes: img.manifestBytes };
-        const manifest = { ...img.manifest, layers: img.manifest.layers.map((l) => ({ ...forms.get(l.digest)!, ...(l.annotations ? { annotations: l.annotations } : {}) })) };
-        return { ref: r, name, img, bytes: Buffer.from(canonicalJson(manifest)) };
+        const layers = r.digest === undefined ? img.manifest.layers.map((l) => forms.get(l.digest)!) : img.manifest.layers;
+        if (img.manifest.layers.every((l, i) => layers[i] === l)) return { ref: r, name, img, layers, bytes: img.manifestBytes };
+        const manifest = { ...img.manifest, layers: layers.map((d, i) => ({ ...d, ...(img.manifest.layers[i]!.annotations ? { annotations: img.manifest.layers[i]!.annotations } : {}) })) };
+        return { ref: r, name, img, layers, bytes: Buffer.from(canonicalJson(manifest)) };
       });
       const blobs = new Map<string, Descriptor>();
-      for (const { img } of items) for (const d of [img.manifest.config, ...img.manifest.layers.map((l) => forms.get(l.digest)!)]) blobs.set(d.digest, d);
+      for (const { img, layers } of pushed) for (const d of [img.manifest.config, ...layers]) blobs.set(d.digest, d);
       await reg.mapLimit([...blobs.values()], o.parallel ?? 4, (d) => pushBlob(store, c, ref, d, sources, o));
       await recordSources(store, ref, [...blobs.keys()] as Digest[]);
       for (const { ref: r, name, img, bytes } of pushed) {

@@ -135,6 +135,9 @@ test('built layers are stored plain and pushed gzip-compressed once (random cont
   assert.equal(random!.mediaType, MediaType.ociLayer, 'random content is sent as it is');
   const [second] = await pushImages(root, [`${h}/forms/img:1`]);
   assert.equal(second!.digest, first!.digest, 'a re-push sends the same compressed blobs');
+  const localDigest = store.resolveRef(`${h}/forms/img:1`)!.digest;
+  const [byDigest] = await pushImages(root, [`${h}/forms/img@${localDigest}`]);
+  assert.equal(byDigest!.digest, localDigest, 'a push by digest sends that manifest as it is');
   const other = newRoot();
   const pulled = await pullImage(other, `${h}/forms/img:1`);
   assert.equal(pulled.configDigest, local.config.digest);
