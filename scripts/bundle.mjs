@@ -31,7 +31,7 @@ const common = {
 // `import * as fs from 'node:fs'` becomes `__toESM(require('node:fs'))` in every module that has it: a
 // copy of ~100 property getters each time, ~14 ms of a no-op build for our ~130 such imports. A builtin's
 // exports object serves as the namespace as it is, so the copy is dropped wherever the code never reads
-// `.default` from it (chalk's default imports keep theirs).
+// `.default` from it (a dependency's default imports keep theirs).
 //
 // Builtins that are slow to load and that many commands never call (child_process drags in net and dgram:
 // ~13 ms; zlib, tls, http) are required on first use through a proxy: a no-op build spawns nothing.

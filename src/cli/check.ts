@@ -1,4 +1,4 @@
-import type { ChalkInstance } from 'chalk';
+import type { Paint } from './color.js';
 import { checkDockerfile, loadDockerfile, type DockerfileSource } from '../api/lint.js';
 import { outline, type Outline, type OutlineArg } from '../api/outline.js';
 import { TsbuildError } from '../util/index.js';
@@ -10,7 +10,7 @@ function table(rows: string[][]): string[] {
 }
 
 /** `--check` / `--call check`: every finding in full; exit 1 when there are any (like buildx). */
-export function runCheck(src: DockerfileSource, out: (s: string) => void, c: ChalkInstance): number {
+export function runCheck(src: DockerfileSource, out: (s: string) => void, c: Paint): number {
   const r = checkDockerfile(src);
   const n = r.warnings.length;
   if (n === 0) {
@@ -33,7 +33,7 @@ function stageName(o: Outline, i: number): string {
 }
 
 /** `--call outline`: each stage with its description (the comment above its FROM) and the ARGs it uses. */
-export function printOutline(o: Outline, out: (s: string) => void, c: ChalkInstance): void {
+export function printOutline(o: Outline, out: (s: string) => void, c: Paint): void {
   const blocks = o.stages.map((s, i) => {
     const lines = [`${c.bold('TARGET:')}      ${stageName(o, i)}${i === o.target ? c.green(' (default)') : ''}`, `${c.bold('FROM:')}        ${s.base} (line ${s.line})`];
     if (s.description) lines.push(`${c.bold('DESCRIPTION:')} ${s.description}`);
@@ -50,7 +50,7 @@ export function printTargets(o: Outline, out: (s: string) => void): void {
 }
 
 /** `--call NAME[,format=json]`: check, outline or targets; the exit code. */
-export function runCall(call: string, src: DockerfileSource & { target?: string }, out: (s: string) => void, c: ChalkInstance): number {
+export function runCall(call: string, src: DockerfileSource & { target?: string }, out: (s: string) => void, c: Paint): number {
   const [name, ...opts] = call.split(',');
   const json = opts.includes('format=json');
   if (name === 'build') throw new Error('build is not a --call method here');

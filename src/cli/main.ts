@@ -153,9 +153,17 @@ export async function main(argv: string[]): Promise<number> {
     err: (s) => process.stderr.write(s),
     root,
     signal: controller.signal,
-    errIsTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns,
-    rows: process.stderr.rows,
+    // getters: touching process.stderr builds its stream (a tty.WriteStream: ~10 ms of net and stream
+    // modules), which a quiet build or a `run` never needs
+    get errIsTTY() {
+      return process.stderr.isTTY === true;
+    },
+    get columns() {
+      return process.stderr.columns;
+    },
+    get rows() {
+      return process.stderr.rows;
+    },
     env: process.env,
     debug,
   };

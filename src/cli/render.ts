@@ -1,4 +1,4 @@
-import type { ChalkInstance } from 'chalk';
+import type { Paint } from './color.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatCodeFrame } from '../api/frame.js';
@@ -11,7 +11,7 @@ export { formatSize } from './progress/format.js';
 export interface RenderOptions {
   /** Add the cause chain and stack traces. */
   debug?: boolean;
-  color?: ChalkInstance;
+  color?: Paint;
 }
 
 export { exitCodeFor } from './exit.js';
@@ -23,7 +23,7 @@ export function displayPath(file: string): string {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
 }
 
-function frame(c: ChalkInstance, lines: string[], loc: { startLine: number; endLine: number }): string[] {
+function frame(c: Paint, lines: string[], loc: { startLine: number; endLine: number }): string[] {
   const text = formatCodeFrame(lines, loc);
   if (!text) return [];
   const rule = c.dim('--------------------');
@@ -70,7 +70,7 @@ export function renderError(e: unknown, o: RenderOptions = {}): string {
 }
 
 /** One build-check warning in full: rule, message, location and code frame, and the rule's description. */
-export function renderLintWarning(w: LintWarning, lines: string[], c: ChalkInstance): string {
+export function renderLintWarning(w: LintWarning, lines: string[], c: Paint): string {
   const out = [
     `${c.yellow.bold('WARN:')} ${c.yellow(w.rule)}: ${w.message}`,
     ` ${c.cyan('-->')} ${displayPath(w.location.file)}:${w.location.startLine}:${w.location.column}`,

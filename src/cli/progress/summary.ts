@@ -1,11 +1,11 @@
-import type { ChalkInstance } from 'chalk';
+import type { Paint } from '../color.js';
 import * as path from 'node:path';
 import { clip, formatSize, printable, seconds } from './format.js';
 import type { BuildState } from './state.js';
 import type { BuildSummary, ExplainEvent, WarningEvent } from './types.js';
 
 /** The lines after a successful build: image, names, step counts, time, size. */
-export function summaryLines(s: BuildSummary, state: BuildState, c: ChalkInstance): string[] {
+export function summaryLines(s: BuildSummary, state: BuildState, c: Paint): string[] {
   const { total, run, cached } = state.counts();
   const out = [` => built ${s.id} in ${seconds(s.ms)}`];
   for (const t of s.tags) out.push(` => naming to ${t}`);
@@ -27,14 +27,14 @@ export function where(w: WarningEvent): string {
 }
 
 /** The warnings list shown after a build (BuildKit's " N warnings found"); lint warnings name their rule. */
-export function warningLines(ws: WarningEvent[], c: ChalkInstance): string[] {
+export function warningLines(ws: WarningEvent[], c: Paint): string[] {
   if (ws.length === 0) return [];
   const head = c.yellow(`${ws.length} warning${ws.length === 1 ? '' : 's'} found (use tsbuild build --check for details):`);
   return [head, ...ws.map((w) => ` - ${w.rule ? `${c.yellow(w.rule)}: ` : ''}${w.message}${w.location ? ` (${where(w)})` : ''}`)];
 }
 
 /** `--explain-cache`: a line per step, CACHED or MISS, and under a miss its reasons (what changed since the last build). */
-export function explainLines(xs: ExplainEvent[], c: ChalkInstance): string[] {
+export function explainLines(xs: ExplainEvent[], c: Paint): string[] {
   if (xs.length === 0) return [];
   const missed = xs.filter((x) => !x.cached).length;
   const out = [c.bold(`Cache explanation: ${xs.length - missed} cached, ${missed} missed (compared with the last build of this Dockerfile and target)`)];
