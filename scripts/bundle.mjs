@@ -35,7 +35,7 @@ const common = {
 //
 // Builtins that are slow to load and that many commands never call (child_process drags in net and dgram:
 // ~13 ms; zlib, tls, http) are required on first use through a proxy: a no-op build spawns nothing.
-const LAZY = new Set(['node:child_process', 'node:net', 'node:dgram', 'node:zlib', 'node:tls', 'node:http', 'node:https', 'node:readline', 'node:worker_threads', 'node:dns']);
+const LAZY = new Set(['node:child_process', 'node:net', 'node:dgram', 'node:zlib', 'node:tls', 'node:http', 'node:https', 'node:readline', 'node:worker_threads', 'node:dns', 'node:stream/promises', 'node:fs/promises', 'node:timers/promises']);
 
 function directBuiltins(file) {
   const src = readFileSync(file, 'utf8');

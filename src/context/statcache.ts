@@ -23,8 +23,9 @@ const VERSION = 1;
 /** Past this many entries, a save keeps only the entries this process looked at. */
 const MAX_ENTRIES = 200_000;
 
-interface Entry { dev: number; ino: number; size: number; mtime: number; ctime: number; hex: string; seen: boolean }
 type Row = [rel: string, dev: number, ino: number, size: number, mtime: number, ctime: number, hex: string];
+/** A row as loaded, used in place (no object per entry: a no-op build loads thousands), `seen` appended. */
+type Entry = [...Row, seen?: 1];
 
 interface Loaded { entries: Map<string, Entry>; id: string | undefined }
 
@@ -77,11 +78,11 @@ function load(file: string, dir: string): Loaded {
   }
   if (!Array.isArray(rows)) return { entries, id };
   const trustBefore = head.t - RACY_MS;
+  // the checksum matched: these are rows this code wrote; the shape check stays cheap insurance
   for (const r of rows as unknown[]) {
     if (!isRow(r)) continue;
-    const [rel, dev, ino, size, mtime, ctime, hex] = r;
-    if (mtime >= trustBefore || ctime >= trustBefore) continue; // racy when recorded: re-hash
-    entries.set(rel, { dev, ino, size, mtime, ctime, hex, seen: false });
+    if (r[4] >= trustBefore || r[5] >= trustBefore) continue; // racy when recorded: re-hash
+    entries.set(r[0], r);
   }
   return { entries, id };
 }
@@ -101,14 +102,14 @@ export function openStatCache(file: string, dir: string, now: number = Date.now(
     stats,
     digest(rel, host, st, read) {
       const e = entries.get(rel);
-      if (e && e.dev === st.dev && e.ino === st.ino && e.size === st.size && e.mtime === st.mtimeMs && e.ctime === st.ctimeMs) {
-        e.seen = true;
+      if (e && e[1] === st.dev && e[2] === st.ino && e[3] === st.size && e[4] === st.mtimeMs && e[5] === st.ctimeMs) {
+        e[7] = 1;
         stats.hits++;
-        return e.hex;
+        return e[6];
       }
       stats.misses++;
       const hex = read(host);
-      entries.set(rel, { dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, hex, seen: true });
+      entries.set(rel, [rel, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hex, 1]);
       dirty = true;
       return hex;
     },
@@ -121,7 +122,7 @@ export function openStatCache(file: string, dir: string, now: number = Date.now(
       }
       const keepAll = entries.size <= MAX_ENTRIES;
       const rows: Row[] = [];
-      for (const [rel, e] of entries) if (keepAll || e.seen) rows.push([rel, e.dev, e.ino, e.size, e.mtime, e.ctime, e.hex]);
+      for (const e of entries.values()) if (keepAll || e[7]) rows.push([e[0], e[1], e[2], e[3], e[4], e[5], e[6]]);
       const body = JSON.stringify(rows);
       const tmp = tempSibling(file);
       try {
