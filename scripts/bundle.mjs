@@ -59,7 +59,18 @@ const undiciIndexOutside = {
   },
 };
 
+// undici loads node:http2 at start-up (~15 ms with the tls it pulls in) for HTTP/2, which the registry
+// client never asks for (allowH2 is off). A module that fails to load sends undici down its own fallback
+// for a Node without http2 (`{ constants: {} }`).
+const noHttp2 = {
+  name: 'no-http2',
+  setup(b) {
+    b.onResolve({ filter: /^node:http2$/ }, (a) => (a.namespace === 'builtin' ? undefined : { path: 'http2', namespace: 'no-http2' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-http2' }, () => ({ contents: "throw new Error('tsbuild: HTTP/2 is not bundled');", loader: 'js' }));
+  },
+};
+
 for (const [entry, out] of [['dist/src/cli/main.js', 'dist/bundle/tsbuild.cjs'], ['dist/src/runtime/supervisor-main.js', 'dist/bundle/tsbuild-supervisor.cjs']]) {
-  await build({ ...common, entryPoints: [entry], outfile: out, plugins: [undiciIndexOutside] });
+  await build({ ...common, entryPoints: [entry], outfile: out, plugins: [undiciIndexOutside, noHttp2] });
   directBuiltins(out);
 }
