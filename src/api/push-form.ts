@@ -28,9 +28,9 @@ function memoFile(store: Store, d: Digest): string {
   return path.join(store.root, 'compressed', `${digestHex(d)}.json`);
 }
 
-function readMemo(store: Store, d: Digest): Memo | undefined {
+function readMemo(file: string): Memo | undefined {
   try {
-    return JSON.parse(fs.readFileSync(memoFile(store, d), 'utf8')) as Memo;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Memo;
   } catch (e) {
     if (isErrno(e, 'ENOENT') || e instanceof SyntaxError) return undefined;
     throw e;
@@ -61,7 +61,8 @@ export function sampleRatio(file: string, size: number): number {
 /** The descriptor `d` is pushed as (compressing and storing it first when needed). */
 export async function pushableLayer(store: Store, d: Descriptor, signal?: AbortSignal): Promise<Descriptor> {
   if (d.mediaType !== MediaType.ociLayer) return d;
-  const memo = readMemo(store, d.digest as Digest);
+  const memoPath = memoFile(store, d.digest as Digest);
+  const memo = readMemo(memoPath);
   if (memo?.incompressible) return d;
   if (memo?.gzip && store.hasBlob(memo.gzip.digest as Digest)) return memo.gzip;
   const file = store.blobPath(d.digest as Digest);
@@ -73,7 +74,7 @@ export async function pushableLayer(store: Store, d: Descriptor, signal?: AbortS
     const blob = await store.putBlobStream(gz, signal ? { signal } : {});
     next = { gzip: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size } };
   }
-  fs.mkdirSync(path.dirname(memoFile(store, d.digest as Digest)), { recursive: true });
-  writeFileAtomic(memoFile(store, d.digest as Digest), JSON.stringify(next));
+  fs.mkdirSync(path.dirname(memoPath), { recursive: true });
+  writeFileAtomic(memoPath, JSON.stringify(next));
   return next.gzip ?? d;
 }

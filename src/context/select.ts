@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TsbuildError, isErrno, resolveInRoot } from '../util/index.js';
+import { isErrno, lstatIfExists, resolveInRoot, TsbuildError } from '../util/index.js';
 import type { IgnoreMatcher } from './dockerignore.js';
 import { goMatch, hasGlob, unescapeGlob } from './match.js';
 
@@ -95,11 +95,11 @@ function expandGlob(root: SourceRoot, pattern: string): string[] {
       const dirHost = globSeen ? path.join(root.dir, base) : resolveInRoot(root.dir, base, { followFinal: true });
       if (!hasGlob(part)) {
         const name = unescapeGlob(part);
-        if (globSeen && !lstatOrUndefined(path.join(dirHost, name))) continue;
+        if (globSeen && !lstatIfExists(path.join(dirHost, name))) continue;
         next.push(base === '' ? name : `${base}/${name}`);
         continue;
       }
-      if (globSeen && !lstatOrUndefined(dirHost)?.isDirectory()) continue;
+      if (globSeen && !lstatIfExists(dirHost)?.isDirectory()) continue;
       let names: string[];
       try {
         names = fs.readdirSync(dirHost);
@@ -116,15 +116,6 @@ function expandGlob(root: SourceRoot, pattern: string): string[] {
     current = next;
   }
   return current;
-}
-
-function lstatOrUndefined(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
-    throw e;
-  }
 }
 
 /**

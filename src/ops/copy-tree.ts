@@ -112,7 +112,8 @@ function writeEntry(host: string, st: fs.Stats, target: string, o: CopyOptions, 
     fs.copyFileSync(host, target, fs.constants.COPYFILE_EXCL);
     if (st.nlink > 1) o.inodes.set(key, target);
     // copyFileSync gives the copy the source's mode; a root-created file in a fresh non-setgid dir is 0:0
-    if (fresh && !meta && !o.chmod && !fresh.setgid && isRoot() && ownerOf(st, o).uid === 0 && ownerOf(st, o).gid === 0) {
+    const owner = ownerOf(st, o);
+    if (fresh && !meta && !o.chmod && !fresh.setgid && isRoot() && owner.uid === 0 && owner.gid === 0) {
       fs.lutimesSync(target, st.atime, st.mtime);
       return;
     }

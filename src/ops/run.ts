@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { RunOp } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
 import { RUNTIME_MOUNT_POINTS, resolveUser, runContainer, type ExtraMount } from '../runtime/index.js';
-import { isErrno, mkdirAllInRoot, randomBytes, resolveInRoot, TsbuildError } from '../util/index.js';
+import { isErrno, lstatIfExists, mkdirAllInRoot, randomBytes, resolveInRoot, TsbuildError } from '../util/index.js';
 import { withWritableLayer, type Untouched } from './layers.js';
 import { mountsCacheKey, withMounts, type PreparedMounts } from './mounts.js';
 import type { ExecContext, OpHandler } from './types.js';
@@ -31,15 +31,6 @@ function prefixes(p: string): string[] {
   return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
 }
 
-function lstatOrUndefined(host: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(host);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
-    throw e;
-  }
-}
-
 /** The container path a host path inside rootfs stands for. */
 function inRoot(rootfs: string, host: string): string {
   return `/${path.relative(rootfs, host).split(path.sep).join('/')}`;
@@ -65,12 +56,12 @@ function planStubs(rootfs: string, targets: string[]): StubPlan {
   for (const t of ['/etc', ...ETC_FILES, ...RUNTIME_MOUNT_POINTS, ...targets]) {
     for (const p of prefixes(t)) {
       if (stubs.has(p)) continue;
-      if (lstatOrUndefined(resolveInRoot(rootfs, p)) === undefined) {
+      if (lstatIfExists(resolveInRoot(rootfs, p)) === undefined) {
         stubs.add(p);
         continue;
       }
       const host = resolveInRoot(rootfs, p, { followFinal: true });
-      const st = lstatOrUndefined(host);
+      const st = lstatIfExists(host);
       if (st?.isDirectory() && host !== rootfs) existing.set(inRoot(rootfs, host), st);
     }
   }
@@ -79,7 +70,7 @@ function planStubs(rootfs: string, targets: string[]): StubPlan {
     const parent = path.posix.dirname(s);
     if (parent === '/' || stubs.has(parent)) continue;
     const host = resolveInRoot(rootfs, parent, { followFinal: true });
-    const st = lstatOrUndefined(host);
+    const st = lstatIfExists(host);
     if (st?.isDirectory() && host !== rootfs && !parents.some((u) => u.path === inRoot(rootfs, host))) parents.push({ path: inRoot(rootfs, host), stat: st });
   }
   const untouched = [...existing].map(([p, stat]) => ({ path: p, stat })).sort((a, b) => b.path.length - a.path.length);

@@ -13,9 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getXattr } from '../sys/index.js';
-import { TsbuildError, isErrno } from '../util/index.js';
-
-const MAX_LINKS = 40;
+import { isErrno, lstatIfExists, resolveComponents } from '../util/index.js';
 
 interface Entry {
   /** Host path of the entry in the layer that provides it. */
@@ -36,7 +34,7 @@ export class LayerView {
       let host = dir;
       for (let i = 0; i < parts.length; i++) {
         host = `${host}/${parts[i]}`;
-        const st = lstatOrUndefined(host);
+        const st = lstatIfExists(host);
         if (!st) {
           // absent in this layer: lower layers count unless one of the dirs above it here is opaque
           if (n === this.dirs.length - 1 || this.anyOpaque(dir, parts.slice(0, i))) return undefined;
@@ -69,30 +67,12 @@ export class LayerView {
    * entry there, or undefined when it does not exist.
    */
   lookup(unsafePath: string, options: { followFinal?: boolean } = {}): Entry | undefined {
-    const stack: string[] = [];
-    const queue = unsafePath.split('/');
-    let links = 0;
-    while (queue.length > 0) {
-      const c = queue.shift()!;
-      if (c === '' || c === '.') continue;
-      if (c === '..') {
-        stack.pop();
-        continue;
-      }
-      const e = this.entry([...stack, c]);
-      if (!e) return undefined;
-      const isLast = queue.every((q) => q === '' || q === '.');
-      if (e.st.isSymbolicLink() && (!isLast || options.followFinal)) {
-        if (++links > MAX_LINKS) throw new TsbuildError('TSB_PATH_UNSAFE', `too many levels of symbolic links resolving ${unsafePath}`);
-        const target = fs.readlinkSync(e.host);
-        if (target.startsWith('/')) stack.length = 0;
-        queue.unshift(...target.split('/'));
-        continue;
-      }
-      if (!isLast && !e.st.isDirectory()) return undefined;
-      stack.push(c);
-    }
-    return this.entry(stack);
+    const at = (parts: string[]) => {
+      const e = this.entry(parts);
+      return e && { st: e.st, readlink: () => fs.readlinkSync(e.host) };
+    };
+    const parts = resolveComponents(unsafePath, at, { ...options, missing: 'stop' });
+    return parts && this.entry(parts);
   }
 
   /** The content of a regular file (symlinks followed inside the view), or undefined. */
@@ -116,15 +96,6 @@ export class LayerView {
 /** Absolute layer dirs of a container record's lowers (relative names resolve against its snapshots dir). */
 export function layerDirs(snapshotsDir: string, lowers: string[]): string[] {
   return lowers.map((l) => path.resolve(snapshotsDir, l));
-}
-
-function lstatOrUndefined(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
-    throw e;
-  }
 }
 
 function isWhiteout(st: fs.Stats): boolean {

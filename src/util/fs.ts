@@ -29,6 +29,16 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
   }
 }
 
+/** lstat, or undefined when nothing is there (ENOENT, or ENOTDIR: a parent is not a directory). */
+export function lstatIfExists(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    if (isErrno(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
 /** Reads a file or returns undefined when it does not exist. */
 export function readFileIfExists(file: string): Buffer | undefined {
   try {

@@ -1,15 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsbuildError, isErrno } from './errors.js';
+import { lstatIfExists } from './fs.js';
 
 const MAX_LINKS = 40;
 
+/** What resolveComponents sees at a path (components relative to the root, symlinks already followed). */
+export interface RootEntry {
+  st: fs.Stats;
+  /** The target of a symlink. */
+  readlink(): string;
+}
+
 /**
- * Resolves `unsafePath` inside `root` as if `root` were "/" (like chroot): symlinks met on the way are
- * followed within root, `..` is clamped at root. The last component is followed only with `followFinal`.
- * Returns a host path that is always inside root. Never follows anything on the host side.
+ * Resolves `unsafePath` component by component as if the root were "/" (like chroot): symlinks met on the
+ * way are followed within the root (the last component only with `followFinal`), `..` is clamped at the
+ * root, at most MAX_LINKS links. `at(parts)` looks an entry up; a missing one is kept as a name (`missing:
+ * 'keep'`, the path may be created) or ends the lookup with undefined (`'stop'`, which also stops at a
+ * non-directory in the middle). Returns the resolved components.
  */
-export function resolveInRoot(root: string, unsafePath: string, options: { followFinal?: boolean } = {}): string {
+export function resolveComponents(unsafePath: string, at: (parts: string[]) => RootEntry | undefined, options: { followFinal?: boolean; missing: 'keep' | 'stop' }): string[] | undefined {
   const stack: string[] = [];
   const queue = unsafePath.split('/');
   let links = 0;
@@ -20,27 +30,38 @@ export function resolveInRoot(root: string, unsafePath: string, options: { follo
       stack.pop();
       continue;
     }
-    const candidate = path.join(root, ...stack, c);
+    const e = at([...stack, c]);
     const isLast = queue.every((q) => q === '' || q === '.');
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(candidate);
-    } catch (e) {
-      if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) {
-        stack.push(c);
-        continue;
-      }
-      throw e;
+    if (!e) {
+      if (options.missing === 'stop') return undefined;
+      stack.push(c);
+      continue;
     }
-    if (st.isSymbolicLink() && (!isLast || options.followFinal)) {
+    if (e.st.isSymbolicLink() && (!isLast || options.followFinal)) {
       if (++links > MAX_LINKS) throw new TsbuildError('TSB_PATH_UNSAFE', `too many levels of symbolic links resolving ${unsafePath}`);
-      const target = fs.readlinkSync(candidate);
+      const target = e.readlink();
       if (target.startsWith('/')) stack.length = 0;
       queue.unshift(...target.split('/'));
       continue;
     }
+    if (options.missing === 'stop' && !isLast && !e.st.isDirectory()) return undefined;
     stack.push(c);
   }
+  return stack;
+}
+
+/**
+ * Resolves `unsafePath` inside `root` as if `root` were "/" (like chroot): symlinks met on the way are
+ * followed within root, `..` is clamped at root. The last component is followed only with `followFinal`.
+ * Returns a host path that is always inside root. Never follows anything on the host side.
+ */
+export function resolveInRoot(root: string, unsafePath: string, options: { followFinal?: boolean } = {}): string {
+  const at = (parts: string[]): RootEntry | undefined => {
+    const host = path.join(root, ...parts);
+    const st = lstatIfExists(host);
+    return st && { st, readlink: () => fs.readlinkSync(host) };
+  };
+  const stack = resolveComponents(unsafePath, at, { ...options, missing: 'keep' })!;
   return stack.length === 0 ? root : path.join(root, ...stack);
 }
 
