@@ -7,6 +7,7 @@ import { isDigest, type Digest } from '../oci/index.js';
 import { retainedByLiveSessions } from '../snapshot/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { isErrno } from '../util/index.js';
+import { pruneCopyRecords } from '../ops/index.js';
 import { layersUsedByContainers } from './containers.js';
 
 /** Objects younger than this are never collected: a running build may not have recorded them yet. */
@@ -143,6 +144,8 @@ export async function prune(root: string, o: PruneOptions = {}): Promise<{ recor
       fs.rmSync(path.join(snapDir, 'l', hex.slice(0, 16)), { force: true });
       snapshots++;
     }
+    // incremental-COPY records of layers that are gone now (ops/copy-reuse.ts)
+    pruneCopyRecords(store.root, (d) => fs.existsSync(path.join(snapDir, d.slice('sha256:'.length))));
     // The automatic GC's running size estimate (gc.ts) is stale now: its next call recounts.
     if (doomed.size > 0) fs.rmSync(path.join(store.root, 'gc.json'), { force: true });
     if (snapshots > 0) spawn('rm', ['-rf', ...fs.readdirSync(trash).map((n) => path.join(trash, n))], { detached: true, stdio: 'ignore' }).unref();

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { walkSource, type SelectedSource, type SourceRoot, type WalkFilter } from '../context/index.js';
 import { TsbuildError, isErrno, mkdirAllInRoot, resolveInRoot } from '../util/index.js';
 import { applyChmod, type ChmodSpec } from './copy-chmod.js';
+import { summary, type CopyTracker } from './copy-reuse.js';
 
 export interface Owner { uid: number; gid: number }
 
@@ -13,6 +14,11 @@ export interface CopyOptions {
   keepOwner: boolean;
   /** Hardlinked sources already copied: "dev:ino" -> host path of the copy. */
   inodes: Map<string, string>;
+  /**
+   * Incremental copy (copy-reuse.ts): what the copy placed, and the files a donor layer below already
+   * holds; `digest` gives a source file's content digest (the context's stat cache).
+   */
+  reuse?: { track: CopyTracker; digest(rel: string, host: string, st: fs.Stats): string };
 }
 
 /** Where a COPY writes: the rootfs (host path), the absolute in-root destination, and whether it was written as a directory. */
@@ -153,6 +159,7 @@ function copyChildren(src: PlaceSource, targetHost: string, o: CopyOptions): voi
     if (e.rel === '') return;
     const target = path.join(targetHost, e.rel);
     const fresh = created.get(path.dirname(target));
+    const reuse = o.reuse;
     if (e.stat.isDirectory()) {
       const existing = fresh ? undefined : lstatOrUndefined(target);
       if (existing && !existing.isDirectory()) throw conflict(`cannot copy to non-directory: ${e.rel}`);
@@ -160,9 +167,18 @@ function copyChildren(src: PlaceSource, targetHost: string, o: CopyOptions): voi
       applyMeta(target, e.stat, o);
       if (!existing) created.set(target, { setgid: (fs.lstatSync(target).mode & 0o2000) !== 0 });
       dirTimes.push([target, e.stat]);
+      reuse?.track.dir(target);
+      return;
+    }
+    if (reuse && e.stat.isFile() && e.stat.nlink === 1) {
+      const sum = summary(reuse.digest(sel.rel === '' ? e.rel : `${sel.rel}/${e.rel}`, e.host, e.stat), e.stat);
+      if (reuse.track.keep(target, sum)) return;
+      writeEntry(e.host, e.stat, target, o, e.rel, undefined, fresh);
+      reuse.track.wrote(target, sum);
       return;
     }
     writeEntry(e.host, e.stat, target, o, e.rel, undefined, fresh);
+    reuse?.track.wrote(target);
   }, src.walk.filter);
   for (const [host, st] of dirTimes.reverse()) fs.lutimesSync(host, st.atime, st.mtime);
 }

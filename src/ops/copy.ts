@@ -1,14 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  NO_IGNORE, compilePatterns, contextStatCache, digestSelection, rememberListing, selectSources, type Listing,
+  NO_IGNORE, compilePatterns, contextStatCache, digestSelection, hashFile, rememberListing, selectSources, type Listing,
   type SelectedSource, type SourceRoot, type WalkFilter,
 } from '../context/index.js';
-import type { CopyOp } from '../graph/index.js';
+import type { CopyOp, LayerInfo } from '../graph/index.js';
 import { sha256 } from '../oci/index.js';
 import { TsbuildError, readFileInRoot } from '../util/index.js';
 import { extractArchive, isArchive } from './archive.js';
 import { parseChmod } from './copy-chmod.js';
+import { CopyTracker, lineageKey, materialize, readCopyRecord, writeCopyRecord, type CopyRecord } from './copy-reuse.js';
 import { copyEntry, placeSource, type CopyOptions, type Owner } from './copy-tree.js';
 import { download, type Download } from './fetch.js';
 import { viewLayers, withWritableLayer } from './layers.js';
@@ -119,10 +120,53 @@ export const copyHandler: OpHandler<CopyOp> = {
       const items = localItems(root, op);
       const owner = await ownerFor(op, input, ctx);
       const lowers = op.link ? [] : input.layers;
-      return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true, ...(op.add ? {} : { xattrs: false }) });
+      const key = incrementalKey(op, input, items, urls);
+      if (key === undefined) {
+        return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true, ...(op.add ? {} : { xattrs: false }) });
+      }
+      const cache = contextStatCache(ctx.store.root, root);
+      const digest = (rel: string, host: string, st: fs.Stats) => cache.digest(rel, host, st, hashFile);
+      const attempt = async (donor: CopyRecord | undefined) => {
+        let track: CopyTracker | undefined;
+        const finish = (upper: string) => materialize(ctx.snapshots.layerPath(donor!.layer), donor!, upper, track!, ctx.session.tempDir('reuse'));
+        const layer = await withWritableLayer(ctx, lowers, (rootfs) => {
+          track = new CopyTracker(rootfs, donor);
+          return copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op, { track, digest });
+        }, { keepEmpty: true, xattrs: false, ...(donor ? { donor: { diffId: donor.layer, finish } } : {}) });
+        return { layer: layer!, files: track!.files };
+      };
+      const donor = readCopyRecord(ctx.store.root, key);
+      let made: { layer: LayerInfo; files: Record<string, string> } | undefined;
+      if (donor && ctx.snapshots.hasLayer(donor.layer)) {
+        ctx.session.retain([donor.layer]);
+        try {
+          made = await attempt(donor);
+        } catch (e) {
+          if (ctx.signal.aborted) throw e;
+          // the donor's files changed what the copy saw (or left a whiteout): copy from scratch
+        }
+      }
+      made ??= await attempt(undefined);
+      cache.save();
+      writeCopyRecord(ctx.store.root, key, { layer: made.layer.diffId, files: made.files });
+      return made.layer;
     });
   },
 };
+
+/**
+ * The lineage key under which an incremental COPY (copy-reuse.ts) finds its donor, or undefined when the
+ * COPY is not one that can be rebuilt from its previous layer: only directory sources from the build
+ * context (a file source's placement depends on what is at its destination), no ADD, URLs or heredocs, and
+ * a numeric --chown (a name is looked up in the rootfs, which the donor could change).
+ */
+function incrementalKey(op: CopyOp, input: StepInput, items: LocalItem[], urls: Download[]): string | undefined {
+  if (op.from.kind !== 'context' || op.add || op.heredocs?.length || urls.length > 0) return undefined;
+  if (items.length === 0 || !items.every((i) => i.sel.stat.isDirectory())) return undefined;
+  if (op.chown !== undefined && !/^\d+(:\d+)?$/.test(op.chown)) return undefined;
+  const { from, ...rest } = op;
+  return lineageKey(input.parentKey, [from.kind, rest]);
+}
 
 /** With --link the copy runs on an empty tree; names in --chown are still looked up in the parent's rootfs. */
 async function ownerFor(op: CopyOp, input: StepInput, ctx: ExecContext): Promise<Owner | undefined> {
@@ -137,11 +181,11 @@ async function ownerFor(op: CopyOp, input: StepInput, ctx: ExecContext): Promise
 
 interface Inputs { items: LocalItem[]; urls: Download[]; owner: Owner | undefined }
 
-async function copyInto(rootfs: string, ctx: ExecContext, root: SourceRoot, inp: Inputs, op: CopyOp): Promise<void> {
+async function copyInto(rootfs: string, ctx: ExecContext, root: SourceRoot, inp: Inputs, op: CopyOp, reuse?: CopyOptions['reuse']): Promise<void> {
   const dest = path.posix.resolve('/', op.cwd, op.dest);
   const dirSyntax = op.dest === '.' || op.dest.endsWith('/') || op.dest.endsWith('/.');
   const chmod = op.chmod !== undefined ? parseChmod(op.chmod) : undefined;
-  const o: CopyOptions = { owner: inp.owner, chmod, keepOwner: root.keepOwner, inodes: new Map() };
+  const o: CopyOptions = { owner: inp.owner, chmod, keepOwner: root.keepOwner, inodes: new Map(), ...(reuse ? { reuse } : {}) };
   const place = { rootfs, dest, dirSyntax };
   for (const item of inp.items) {
     const { sel } = item;
