@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { Digest } from '../oci/index.js';
-import { walkSource, type SelectedSource, type SourceRoot, type WalkFilter } from './select.js';
+import { FS_TREE, walkTree, type EntryStat, type SelectedSource, type SourceRoot, type TreeReader, type WalkFilter } from './select.js';
 import { openStatCache, statCacheFile, type StatCache } from './statcache.js';
 import { createHash } from '../util/index.js';
 
@@ -26,14 +26,14 @@ export function hashFile(file: string): string {
  * entry; never mtimes, so touching a file without changing it keeps the digest. With `cache` (the build
  * context's stat cache), files whose stat is unchanged are not read again.
  */
-export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}, cache?: StatCache, listing?: Listing): Digest {
+export function digestSelection(root: SourceRoot, selection: SelectedSource[], filter: WalkFilter = {}, cache?: StatCache, listing?: Listing, tree: TreeReader<EntryStat> = FS_TREE): Digest {
   const h = createHash('sha256');
   for (const sel of selection) {
     h.update(`source\0${sel.rel}\0`);
-    walkSource(root, sel, (e) => {
+    walkTree(tree, root, sel, (e) => {
       const st = e.stat;
       const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
-      const link = type === 'l' ? fs.readlinkSync(e.host) : '';
+      const link = type === 'l' ? tree.readlink(e.host) : '';
       const content = type !== 'f' ? '' : cache ? cache.digest(sel.rel === '' ? e.rel : e.rel === '' ? sel.rel : `${sel.rel}/${e.rel}`, e.host, st, hashFile) : hashFile(e.host);
       listing?.push(listingLine(sel, e.rel, st, link, content));
       h.update(`${e.rel}\0${type}\0${st.mode}\0${root.keepOwner ? `${st.uid}:${st.gid}` : '0:0'}\0${type === 'f' ? st.size : 0}\0${link}\0${content}\n`);
@@ -46,7 +46,7 @@ export function digestSelection(root: SourceRoot, selection: SelectedSource[], f
 export type Listing = Array<[string, string]>;
 
 /** An entry's path and summary: `f:<16 hex of content>:<mode>`, `l:<target>`, `d:<mode>` or `o`. */
-export function listingLine(sel: SelectedSource, rel: string, st: fs.Stats, link: string, content: string): [string, string] {
+export function listingLine(sel: SelectedSource, rel: string, st: EntryStat, link: string, content: string): [string, string] {
   const p = [sel.rel, rel].filter(Boolean).join('/') || '.';
   const mode = (st.mode & 0o7777).toString(8);
   return [p, st.isFile() ? `f:${content.slice(0, 16)}:${mode}` : st.isSymbolicLink() ? `l:${link}` : st.isDirectory() ? `d:${mode}` : 'o'];

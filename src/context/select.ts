@@ -126,17 +126,40 @@ function expandGlob(root: SourceRoot, pattern: string): string[] {
  */
 export function walkSource(root: SourceRoot, sel: SelectedSource, visit: (e: WalkEntry) => void, filter: WalkFilter = {}): void {
   visit({ rel: '', host: sel.host, stat: sel.stat });
-  if (sel.stat.isDirectory()) walkDir(root, sel.host, sel.rel, '', visit, filter, []);
+  if (sel.stat.isDirectory()) walkDir(FS_TREE, root, sel.host, sel.rel, '', visit, filter, []);
 }
 
-interface Pending { entry: WalkEntry; done: boolean }
+/** What a digest walk reads of an entry's stat (a prewalk listing gives only these; see prewalk.ts). */
+export type EntryStat = Pick<fs.Stats, 'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'size' | 'mtimeMs' | 'ctimeMs' | 'isDirectory' | 'isFile' | 'isSymbolicLink'>;
 
-function walkDir(root: SourceRoot, host: string, rootRel: string, rel: string, visit: (e: WalkEntry) => void, filter: WalkFilter, pending: Pending[]): void {
-  for (const name of fs.readdirSync(host).sort()) {
+/** Where a walk reads directories, stats and link targets: the file system, or a listing made earlier. */
+export interface TreeReader<S extends EntryStat> {
+  /** Entry names of a directory, sorted. */
+  readdir(host: string): string[];
+  lstat(host: string): S;
+  readlink(host: string): string;
+}
+
+export const FS_TREE: TreeReader<fs.Stats> = {
+  readdir: (host) => fs.readdirSync(host).sort(),
+  lstat: (host) => fs.lstatSync(host),
+  readlink: (host) => fs.readlinkSync(host),
+};
+
+/** walkSource through `tree`, for walks that need only EntryStat (cache keys). */
+export function walkTree<S extends EntryStat>(tree: TreeReader<S>, root: SourceRoot, sel: SelectedSource, visit: (e: { rel: string; host: string; stat: S | fs.Stats }) => void, filter: WalkFilter = {}): void {
+  visit({ rel: '', host: sel.host, stat: sel.stat });
+  if (sel.stat.isDirectory()) walkDir(tree, root, sel.host, sel.rel, '', visit, filter, []);
+}
+
+interface Pending<S> { entry: { rel: string; host: string; stat: S }; done: boolean }
+
+function walkDir<S extends EntryStat>(tree: TreeReader<S>, root: SourceRoot, host: string, rootRel: string, rel: string, visit: (e: { rel: string; host: string; stat: S }) => void, filter: WalkFilter, pending: Array<Pending<S>>): void {
+  for (const name of tree.readdir(host)) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
     const inRoot = rootRel === '' ? childRel : `${rootRel}/${childRel}`;
     const childHost = host.endsWith('/') ? host + name : `${host}/${name}`;
-    const stat = fs.lstatSync(childHost);
+    const stat = tree.lstat(childHost);
     const isDir = stat.isDirectory();
     let included = true;
     let descend = isDir;
@@ -159,7 +182,7 @@ function walkDir(root: SourceRoot, host: string, rootRel: string, rel: string, v
     }
     if (!descend) continue;
     if (!included) pending.push({ entry, done: false });
-    walkDir(root, childHost, rootRel, childRel, visit, filter, pending);
+    walkDir(tree, root, childHost, rootRel, childRel, visit, filter, pending);
     if (!included) pending.pop();
   }
 }

@@ -11,7 +11,7 @@ import { createHash, ensureDir, isErrno, tempSibling } from '../util/index.js';
  */
 export interface StatCache {
   /** sha256 hex of the regular file `host` (context path `rel`, stat `st` taken just before): cached or read. */
-  digest(rel: string, host: string, st: fs.Stats, read: (host: string) => string): string;
+  digest(rel: string, host: string, st: Pick<fs.Stats, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'>, read: (host: string) => string): string;
   /** Writes the cache (temp file + rename) when something was hashed since it was loaded or saved. */
   save(): void;
   readonly stats: { hits: number; misses: number };

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  NO_IGNORE, compilePatterns, contextStatCache, digestSelection, hashFile, rememberListing, selectSources, type Listing,
+  NO_IGNORE, compilePatterns, contextPrewalk, contextStatCache, contextWalkMemo, digestSelection, hashFile, rememberListing, selectSources, type Listing,
   type SelectedSource, type SourceRoot, type WalkFilter,
 } from '../context/index.js';
 import type { CopyOp, LayerInfo } from '../graph/index.js';
@@ -103,12 +103,21 @@ export const copyHandler: OpHandler<CopyOp> = {
     const { from, ...rest } = op;
     const source = from.kind === 'context'
       ? await withSourceRoot(op, ctx, async (root) => {
+        // an unchanged context (same prewalk as the build that computed it) keeps its digest: no walk
+        const memo = contextWalkMemo(ctx.store.root, root);
+        const memoKey = memo && sha256(JSON.stringify(['walkmemo/v1', op.sources, op.add ?? false, op.parents ?? false, op.exclude ?? [], root.ignore.patterns, root.keepOwner]));
+        const known = memoKey ? memo!.get(memoKey) : undefined;
+        if (known !== undefined) return known;
         const cache = contextStatCache(ctx.store.root, root);
         const listing: Listing = [];
-        const parts = localItems(root, op).map((i) => digestSelection(root, [i.sel], i.filter, cache, listing));
+        const items = localItems(root, op);
+        const tree = items.some((i) => i.sel.stat.isDirectory()) ? contextPrewalk(root.dir) : undefined;
+        const parts = items.map((i) => digestSelection(root, [i.sel], i.filter, cache, listing, tree));
         rememberListing(op, listing);
         cache.save();
-        return sha256(JSON.stringify(parts));
+        const digest = sha256(JSON.stringify(parts));
+        if (memoKey) memo!.set(memoKey, digest);
+        return digest;
       })
       : from.kind === 'stage' ? await ctx.stageKey(from.stage) : from.image.id;
     const urls = (await urlDownloads(op, ctx)).map((d) => [d.digest, d.mtime?.getTime() ?? null]);
