@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // The CLI entry (bin/tsbuild starts node on this file). One code cache per common command, see load.cjs.
+// bin/tsbuild picks node's flags per command from the same list: keep the two in step.
 const path = require('node:path');
 const { loadBundle } = require('./load.cjs');
 
