@@ -144,6 +144,25 @@ function imageVolumes(merged: string, volumesDir: string, volumes: string[], tak
 
 /** Creates a container from an image: its state dir, name, kept rw layer and record. Undoes it all on failure. */
 export async function createContainer(o: RunOptions): Promise<string> {
+  const { root, rec } = await prepareContainer(o);
+  try {
+    rt.writeRecord(root, rec);
+    rt.writeState(root, rec.id, { status: 'created' });
+  } catch (e) {
+    rt.cleanupContainer(root, rec.id);
+    rt.removeContainerState(root, rec);
+    throw e;
+  }
+  rt.trace('record, state');
+  return rec.id;
+}
+
+/**
+ * Sets a container up from an image (state dir, name, files for /etc, the record in memory) without writing
+ * its record: the caller writes it, or hands it to the supervisor, which does so once the runtime runs.
+ * Undoes it all on failure.
+ */
+async function prepareContainer(o: RunOptions): Promise<{ root: string; rec: rt.ContainerRecord }> {
   const network = o.network ?? ((o.publish?.length ?? 0) > 0 || o.publishAll ? 'private' : 'host');
   if (network !== 'private' && ((o.publish?.length ?? 0) > 0 || o.publishAll)) throw new TsbuildError('TSB_USAGE', `ports cannot be published with --network ${network}`, { hint: 'use --network private (the default when -p is given)' });
   const ports = (o.publish ?? []).map(rt.parsePublish);
@@ -227,10 +246,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
       ...(res ? { resources: res, cgroupsPath: `/tsbuild/${id.slice(0, 32)}` } : {}),
     };
     rec.mountsInfo = [...vols, ...mounts].map((m) => ({ type: m.type === 'bind' && m.source.startsWith(p.volumes) ? 'volume' : m.type, source: m.source, destination: m.destination, rw: !m.options.includes('ro') }));
-    rt.writeRecord(root, rec);
-    rt.writeState(root, id, { status: 'created' });
-    rt.trace('record, state');
-    return id;
+    return { root, rec };
   } catch (e) {
     rt.cleanupContainer(root, id);
     if (reserved) rt.removeContainerState(root, { id, name });
@@ -244,7 +260,9 @@ export async function createContainer(o: RunOptions): Promise<string> {
 
 /** Creates and starts a container: detached (resolves once it runs) or in the foreground (resolves with its exit code). */
 export async function runContainerFromImage(o: RunOptions, onCreated?: (id: string) => void): Promise<{ id: string; exitCode?: number }> {
-  const id = await createContainer(o);
+  // In the foreground the supervisor is this process: it writes the record once runc is on its way.
+  const created = o.detach ? undefined : (await prepareContainer(o)).rec;
+  const id = created?.id ?? (await createContainer(o));
   onCreated?.(id);
   const root = path.resolve(o.root);
   // A container whose first start fails (a busy port, a runtime error) is removed: nothing is left behind.
@@ -253,17 +271,17 @@ export async function runContainerFromImage(o: RunOptions, onCreated?: (id: stri
       await rt.launchDetached(root, id);
       return { id };
     }
-    return { id, exitCode: await rt.supervise({ root, id, foreground: { stdin: o.interactive || o.tty } }) };
+    return { id, exitCode: await rt.supervise({ root, id, foreground: { stdin: o.interactive || o.tty }, ...(created ? { created } : {}) }) };
   } catch (e) {
-    removeIfPresent(root, id);
+    removeIfPresent(root, id, created);
     throw e;
   }
 }
 
-function removeIfPresent(root: string, id: string): void {
-  if (!fs.existsSync(rt.containerPaths(root, id).record)) return;
+function removeIfPresent(root: string, id: string, created?: rt.ContainerRecord): void {
+  if (!created && !fs.existsSync(rt.containerPaths(root, id).record)) return;
   rt.cleanupContainer(root, id);
-  rt.removeContainerState(root, rt.readRecord(root, id));
+  rt.removeContainerState(root, created ?? rt.readRecord(root, id));
 }
 
 /** Runs a command in a new container from an image, in the foreground; resolves with its exit code. */
