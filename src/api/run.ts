@@ -3,8 +3,10 @@ import * as path from 'node:path';
 import { resolveImage } from '../image/index.js';
 import { digestHex, type Digest } from '../oci/index.js';
 import * as rt from '../runtime/index.js';
+import { emptyTrash, openSession, recoverSessions, Snapshotter } from '../snapshot/index.js';
+import { cleanTemp, openStore } from '../store/index.js';
 import { ensureDir, isErrno, randomBytes, resolveInRoot, TsbuildError } from '../util/index.js';
-import { imageLayers, openWorkspace } from './env.js';
+import { imageLayers, type Workspace } from './env.js';
 
 /** `tsbuild run` options (docker run's names). */
 export interface RunOptions {
@@ -142,9 +144,31 @@ function imageVolumes(merged: string, volumesDir: string, volumes: string[], tak
   });
 }
 
+/**
+ * openWorkspace's store and session, with its clean-up after crashed tsbuild processes (their containers,
+ * temp files, the trash) handed back as `tidy`: a foreground run does it while runc starts its container
+ * (~35 ms of wall time on another process) instead of before. Nothing there touches the new container.
+ */
+function openRunWorkspace(root: string): { ws: Workspace; tidy: () => void } {
+  const abs = path.resolve(root);
+  const store = openStore(abs);
+  const session = openSession(abs);
+  const snapshots = new Snapshotter(abs, session);
+  const tidy = () => {
+    recoverSessions(abs, (id) => {
+      rt.killContainer(id);
+      rt.deleteContainer(id);
+    });
+    cleanTemp(abs);
+    emptyTrash(abs);
+  };
+  return { ws: { root: abs, store, session, snapshots, close: () => session.close() }, tidy };
+}
+
 /** Creates a container from an image: its state dir, name, kept rw layer and record. Undoes it all on failure. */
 export async function createContainer(o: RunOptions): Promise<string> {
-  const { root, rec } = await prepareContainer(o);
+  const { root, rec, tidy } = await prepareContainer(o);
+  tidy();
   try {
     rt.writeRecord(root, rec);
     rt.writeState(root, rec.id, { status: 'created' });
@@ -162,7 +186,7 @@ export async function createContainer(o: RunOptions): Promise<string> {
  * its record: the caller writes it, or hands it to the supervisor, which does so once the runtime runs.
  * Undoes it all on failure.
  */
-async function prepareContainer(o: RunOptions): Promise<{ root: string; rec: rt.ContainerRecord }> {
+async function prepareContainer(o: RunOptions): Promise<{ root: string; rec: rt.ContainerRecord; tidy: () => void }> {
   const network = o.network ?? ((o.publish?.length ?? 0) > 0 || o.publishAll ? 'private' : 'host');
   if (network !== 'private' && ((o.publish?.length ?? 0) > 0 || o.publishAll)) throw new TsbuildError('TSB_USAGE', `ports cannot be published with --network ${network}`, { hint: 'use --network private (the default when -p is given)' });
   const ports = (o.publish ?? []).map(rt.parsePublish);
@@ -170,7 +194,7 @@ async function prepareContainer(o: RunOptions): Promise<{ root: string; rec: rt.
   const env0 = [...(o.envFiles ?? []).flatMap(rt.parseEnvFile), ...o.env];
   const stopSignal = rt.normalizeSignal(o.stopSignal ?? 'SIGTERM');
   rt.trace('createContainer');
-  const ws = openWorkspace(o.root);
+  const { ws, tidy } = openRunWorkspace(o.root);
   rt.trace('openWorkspace');
   const root = ws.root;
   const id = randomBytes(32).toString('hex');
@@ -246,11 +270,16 @@ async function prepareContainer(o: RunOptions): Promise<{ root: string; rec: rt.
       ...(res ? { resources: res, cgroupsPath: `/tsbuild/${id.slice(0, 32)}` } : {}),
     };
     rec.mountsInfo = [...vols, ...mounts].map((m) => ({ type: m.type === 'bind' && m.source.startsWith(p.volumes) ? 'volume' : m.type, source: m.source, destination: m.destination, rw: !m.options.includes('ro') }));
-    return { root, rec };
+    return { root, rec, tidy };
   } catch (e) {
     rt.cleanupContainer(root, id);
     if (reserved) rt.removeContainerState(root, { id, name });
     else fs.rmSync(p.dir, { recursive: true, force: true });
+    try {
+      tidy();
+    } catch {
+      // the failure to report is the one above; the next command tidies up
+    }
     throw e;
   } finally {
     ws.close();
@@ -261,7 +290,8 @@ async function prepareContainer(o: RunOptions): Promise<{ root: string; rec: rt.
 /** Creates and starts a container: detached (resolves once it runs) or in the foreground (resolves with its exit code). */
 export async function runContainerFromImage(o: RunOptions, onCreated?: (id: string) => void): Promise<{ id: string; exitCode?: number }> {
   // In the foreground the supervisor is this process: it writes the record once runc is on its way.
-  const created = o.detach ? undefined : (await prepareContainer(o)).rec;
+  const prepared = o.detach ? undefined : await prepareContainer(o);
+  const created = prepared?.rec;
   const id = created?.id ?? (await createContainer(o));
   onCreated?.(id);
   const root = path.resolve(o.root);
@@ -271,7 +301,7 @@ export async function runContainerFromImage(o: RunOptions, onCreated?: (id: stri
       await rt.launchDetached(root, id);
       return { id };
     }
-    return { id, exitCode: await rt.supervise({ root, id, foreground: { stdin: o.interactive || o.tty }, ...(created ? { created } : {}) }) };
+    return { id, exitCode: await rt.supervise({ root, id, foreground: { stdin: o.interactive || o.tty }, ...(prepared ? { created: prepared.rec, onSpawned: prepared.tidy } : {}) }) };
   } catch (e) {
     removeIfPresent(root, id, created);
     throw e;

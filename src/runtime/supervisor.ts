@@ -24,6 +24,8 @@ export interface SuperviseOptions {
    * on another process), instead of before.
    */
   created?: ContainerRecord;
+  /** Called once the runtime has been spawned (or could not be): work that can overlap the container's start; its errors are ignored. */
+  onSpawned?: () => void;
 }
 
 /** Mounts the container's rootfs (its image layers under its own kept rw layer) unless already mounted. */
@@ -139,6 +141,16 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   delete st.error;
   // A container created by this process is written to disk once, after the runtime has started (or failed).
   let unsaved = !!o.created;
+  // best effort: onSpawned's work is not the container's, and must not fail a container that runs
+  let spawned = () => {
+    spawned = () => {};
+    try {
+      o.onSpawned?.();
+    } catch {
+      // the next command that opens the store does it again
+    }
+    trace('onSpawned');
+  };
   const save = () => {
     if (unsaved) writeRecord(o.root, rec);
     unsaved = false;
@@ -190,6 +202,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       child.on('error', reject);
       child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
     });
+    spawned();
     const pid = await waitForStart(child, p.pidFile);
     trace('pid file');
     if (pid === undefined) {
@@ -212,6 +225,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     if (forward) for (const s of FORWARDED) process.off(s, forward);
     save();
     finish(o.root, rec, { ...st, error: e instanceof Error ? e.message : String(e) }, slirp, log, 125);
+    spawned();
     if (!o.onReady) throw e;
     o.onReady(e);
     return 125;
