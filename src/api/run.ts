@@ -168,8 +168,8 @@ function openRunWorkspace(root: string): { ws: Workspace; tidy: () => void } {
 /** Creates a container from an image: its state dir, name, kept rw layer and record. Undoes it all on failure. */
 export async function createContainer(o: RunOptions): Promise<string> {
   const { root, rec, tidy } = await prepareContainer(o);
-  tidy();
   try {
+    tidy();
     rt.writeRecord(root, rec);
     rt.writeState(root, rec.id, { status: 'created' });
   } catch (e) {
