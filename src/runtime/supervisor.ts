@@ -103,6 +103,8 @@ function spawnRuntime(rec: ContainerRecord, bundle: string, pidFile: string, fg:
 function waitForStart(child: ChildProcess, pidFile: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     const read = () => {
+      // most polls find no file yet: a stat that does not throw spares building an ENOENT error each time
+      if (!fs.statSync(pidFile, { throwIfNoEntry: false })) return undefined;
       try {
         const pid = Number(fs.readFileSync(pidFile, 'utf8'));
         return pid > 0 ? pid : undefined;
