@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=15
 [ "${1:-}" = --runs ] && runs=$2
-[ -f dist/bundle/tsbuild.cjs ] || { npx tsc -p . && node scripts/bundle.mjs; }
+[ -f dist/bundle/tsbuild-containers.cjs ] || { npx tsc -p . && node scripts/bundle.mjs; }  # the bundle run starts from
 root=$(mktemp -d /tmp/tsb-bench-XXXXXX)
 tar=$root.busybox.tar
 trap 'rm -rf "$root" "$tar"; podman rmi -f tsb-bench-busybox >/dev/null 2>&1 || true' EXIT

@@ -70,7 +70,23 @@ const noHttp2 = {
   },
 };
 
-for (const [entry, out] of [['dist/src/cli/main.js', 'dist/bundle/tsbuild.cjs'], ['dist/src/runtime/supervisor-main.js', 'dist/bundle/tsbuild-supervisor.cjs']]) {
-  await build({ ...common, entryPoints: [entry], outfile: out, plugins: [undiciIndexOutside, noHttp2] });
+// The container commands (run, exec, ps, ...) start from a second bundle of the same CLI without the build,
+// registry and housekeeping commands: a quarter of the size, ~4 ms less to read and deserialize on every
+// `tsbuild run`. main.ts loads each command's module on demand; bin/tsbuild.cjs picks this bundle only for
+// the commands it holds, so the modules left out are never asked for (they throw if they are).
+const containersOnly = {
+  name: 'containers-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(commands|registry-commands|housekeeping-commands)\.js$/ }, (a) => (a.importer.endsWith('/cli/main.js') ? { path: a.path.slice(2), namespace: 'left-out' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, (a) => ({ contents: `throw new Error(${JSON.stringify(`tsbuild: ${a.path} is not in the container commands bundle`)});`, loader: 'js' }));
+  },
+};
+
+for (const [entry, out, extra] of [
+  ['dist/src/cli/main.js', 'dist/bundle/tsbuild.cjs', []],
+  ['dist/src/cli/main.js', 'dist/bundle/tsbuild-containers.cjs', [containersOnly]],
+  ['dist/src/runtime/supervisor-main.js', 'dist/bundle/tsbuild-supervisor.cjs', []],
+]) {
+  await build({ ...common, entryPoints: [entry], outfile: out, plugins: [...extra, undiciIndexOutside, noHttp2] });
   directBuiltins(out);
 }

@@ -9,7 +9,7 @@ import { RUNC_ROOT, deleteContainer, runtimePath } from './runc.js';
 import { layerDirs } from './layerview.js';
 import { buildRuntimeSpec } from './spec.js';
 import { trace } from './trace.js';
-import { containerPaths, readRecord, readState, removeContainerState, selfAsSupervisor, writeState, type ContainerRecord, type ContainerState } from './state.js';
+import { containerPaths, readRecord, readState, removeContainerState, selfAsSupervisor, writeRecord, writeState, type ContainerRecord, type ContainerState } from './state.js';
 
 export interface SuperviseOptions {
   root: string;
@@ -18,6 +18,14 @@ export interface SuperviseOptions {
   foreground?: { stdin: boolean };
   /** Called once: when the container process has started, or with the reason it could not. */
   onReady?: (error?: unknown) => void;
+  /**
+   * A container this process has just created and not yet written to disk: its record and first state are
+   * written once the runtime has been started, while it sets the container up (runc takes ~35 ms of wall time
+   * on another process), instead of before.
+   */
+  created?: ContainerRecord;
+  /** Called once the runtime has been spawned (or could not be): work that can overlap the container's start; its errors are ignored. */
+  onSpawned?: () => void;
 }
 
 /** Mounts the container's rootfs (its image layers under its own kept rw layer) unless already mounted. */
@@ -29,8 +37,12 @@ export function mountRootfs(root: string, rec: ContainerRecord): string {
   return p.merged;
 }
 
-/** Undoes what a start set up: runtime state, network namespace, rootfs mount (each step tolerates "already gone"). */
-export function cleanupContainer(root: string, id: string, slirpPid?: number): void {
+/**
+ * Undoes what a start set up: runtime state, network namespace, rootfs mount (each step tolerates "already
+ * gone"). `hostMounts: false` is the word of the caller that started the container: nothing of it was mounted
+ * on the host (rootfs mounted by the runtime, no network namespace file), so the mount table is not read.
+ */
+export function cleanupContainer(root: string, id: string, slirpPid?: number, o: { hostMounts?: boolean } = {}): void {
   const p = containerPaths(root, id);
   if (fs.existsSync(path.join(RUNC_ROOT, id))) deleteContainer(id);
   if (slirpPid) {
@@ -41,8 +53,18 @@ export function cleanupContainer(root: string, id: string, slirpPid?: number): v
     }
   }
   removeNetns(p.netns);
-  fs.rmSync(p.apiSocket, { force: true });
+  unlinkIfExists(p.apiSocket);
+  if (o.hostMounts === false) return;
   for (const mp of mountsUnder(p.dir, fs.readFileSync('/proc/self/mountinfo', 'utf8'))) unmount(mp);
+}
+
+/** Removes a file; a missing one is fine (fs.rmSync would load node's rimraf module for this). */
+function unlinkIfExists(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
 }
 
 async function setupNetwork(root: string, rec: ContainerRecord, st: ContainerState): Promise<{ slirp?: Slirp; netns?: string }> {
@@ -81,6 +103,8 @@ function spawnRuntime(rec: ContainerRecord, bundle: string, pidFile: string, fg:
 function waitForStart(child: ChildProcess, pidFile: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     const read = () => {
+      // most polls find no file yet: a stat that does not throw spares building an ENOENT error each time
+      if (!fs.statSync(pidFile, { throwIfNoEntry: false })) return undefined;
       try {
         const pid = Number(fs.readFileSync(pidFile, 'utf8'));
         return pid > 0 ? pid : undefined;
@@ -112,12 +136,28 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * Resolves with the exit code (128+n when killed by signal n).
  */
 export async function supervise(o: SuperviseOptions): Promise<number> {
-  const rec = readRecord(o.root, o.id);
+  const rec = o.created ?? readRecord(o.root, o.id);
   const p = containerPaths(o.root, o.id);
-  const st: ContainerState = { ...(readState(o.root, o.id) ?? {}), status: 'created', supervisor: selfAsSupervisor() };
+  const st: ContainerState = { ...(o.created ? {} : readState(o.root, o.id) ?? {}), status: 'created', supervisor: selfAsSupervisor() };
   delete st.exitCode;
   delete st.error;
-  writeState(o.root, o.id, st);
+  // A container created by this process is written to disk once, after the runtime has started (or failed).
+  let unsaved = !!o.created;
+  // best effort: onSpawned's work is not the container's, and must not fail a container that runs
+  let spawned = () => {
+    spawned = () => {};
+    try {
+      o.onSpawned?.();
+    } catch {
+      // the next command that opens the store does it again
+    }
+    trace('onSpawned');
+  };
+  const save = () => {
+    if (unsaved) writeRecord(o.root, rec);
+    unsaved = false;
+  };
+  if (!o.created) writeState(o.root, o.id, st);
   trace('supervise: read record, write state');
   let slirp: Slirp | undefined;
   let child: ChildProcess;
@@ -138,9 +178,16 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       network: net.netns ? { netnsPath: net.netns } : rec.spec.network,
     };
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(buildRuntimeSpec(spec)));
-    fs.rmSync(p.pidFile, { force: true });
+    if (!o.created) unlinkIfExists(p.pidFile);
     trace('config.json');
     child = spawnRuntime(rec, p.bundle, p.pidFile, o.foreground);
+    trace('spawned runtime');
+    if (unsaved) {
+      // before any event-loop turn: no signal handler or exit path runs before the container is on disk
+      save();
+      writeState(o.root, o.id, st);
+      trace('record, state');
+    }
     // Forward from the moment runc exists: the container may print (and be signalled) before its pid file is read.
     forward = (sig: NodeJS.Signals) => child.kill(sig);
     if (o.foreground) for (const s of FORWARDED) process.on(s, forward);
@@ -157,7 +204,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       child.on('error', reject);
       child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
     });
-    trace('spawned runtime');
+    spawned();
     const pid = await waitForStart(child, p.pidFile);
     trace('pid file');
     if (pid === undefined) {
@@ -178,7 +225,9 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     return code;
   } catch (e) {
     if (forward) for (const s of FORWARDED) process.off(s, forward);
+    save();
     finish(o.root, rec, { ...st, error: e instanceof Error ? e.message : String(e) }, slirp, log, 125);
+    spawned();
     if (!o.onReady) throw e;
     o.onReady(e);
     return 125;
@@ -188,7 +237,9 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
 function finish(root: string, rec: ContainerRecord, st: ContainerState, slirp: Slirp | undefined, log: { close(): void }, code: number): void {
   slirp?.stop();
   log.close();
-  cleanupContainer(root, rec.id, st.slirpPid);
+  // This process set the container up: with the rootfs mounted by the runtime and no network namespace
+  // file, it knows that nothing was mounted on the host.
+  cleanupContainer(root, rec.id, st.slirpPid, rec.rootfsMount === 'runtime' && rec.network !== 'private' ? { hostMounts: false } : {});
   trace('cleanupContainer');
   if (rec.autoRemove) return removeContainerState(root, rec);
   delete st.pid;
