@@ -136,11 +136,10 @@ export function materialize(donorDir: string, donor: CopyRecord, delta: string, 
   const made: string[] = []; // dirs made here, parents first
   const clone = (rel: string): void => {
     const from = rel === '' ? donorDir : `${donorDir}/${rel}`;
-    for (const name of fs.readdirSync(from)) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      const st = fs.lstatSync(`${donorDir}/${r}`);
+    for (const d of fs.readdirSync(from, { withFileTypes: true })) {
+      const r = rel === '' ? d.name : `${rel}/${d.name}`;
       const was = donor.files[r];
-      if (st.isDirectory()) {
+      if (d.isDirectory()) {
         if (was === 'd' && track.files[r] !== 'd') continue; // a source dir that is gone
         fs.mkdirSync(`${out}/${r}`, 0o700);
         made.push(r);
@@ -148,7 +147,7 @@ export function materialize(donorDir: string, donor: CopyRecord, delta: string, 
         continue;
       }
       if (was !== undefined && !track.kept.has(r)) continue; // rewritten (in the delta) or gone
-      if (st.isCharacterDevice() && st.rdev === 0) throw new ReuseFallback(`whiteout in the donor layer: ${r}`);
+      if (d.isCharacterDevice() && fs.lstatSync(`${donorDir}/${r}`).rdev === 0) throw new ReuseFallback(`whiteout in the donor layer: ${r}`);
       fs.linkSync(`${donorDir}/${r}`, `${out}/${r}`);
     }
   };
