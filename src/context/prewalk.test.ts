@@ -64,7 +64,19 @@ test('a truncated or foreign listing is refused; paths it lacks are read from th
   // a listing of the root alone: everything below comes from lstat/readdir
   const only = parsePrewalk(out.slice(0, out.indexOf('\0', out.indexOf('\0') + 1) + 1));
   assert.ok(only);
-  const reader = prewalkReader({ entries: only.entries, children: new Map() }, dir);
+  const reader = prewalkReader({ ...only, children: new Map() }, dir);
   assert.deepEqual(reader.readdir(dir), FS_TREE.readdir(dir));
   assert.equal(reader.lstat(path.join(dir, 'setuid')).mode, fs.lstatSync(path.join(dir, 'setuid')).mode);
+});
+
+test('pruned directories (P records) are kept as entries, listed as pruned, and read from the file system', (t) => {
+  const dir = tree(t);
+  const out = execFileSync('find', ['-H', dir, '(', '-path', `${dir}/a dir`, ')', '-printf', FORMAT.replace(/^N/, 'P'), '-prune', '-o', '-printf', FORMAT]).toString('utf8');
+  const parsed = parsePrewalk(out);
+  assert.ok(parsed);
+  assert.deepEqual(parsed.pruned, ['a dir']);
+  assert.ok(parsed.entries.get('a dir')?.stat.isDirectory());
+  assert.equal(parsed.entries.has('a dir/with space.txt'), false, 'not descended');
+  const reader = prewalkReader(parsed, dir);
+  assert.deepEqual(reader.readdir(path.join(dir, 'a dir')), ['deeper', 'with space.txt'], 'listed from the file system');
 });

@@ -54,6 +54,8 @@ class PrewalkStat implements EntryStat {
 
 export interface PrewalkTree {
   entries: Map<string, { stat: PrewalkStat; link: string }>;
+  /** entries find did not descend (the launcher's .dockerignore pruning) */
+  pruned: string[];
   /** sorted entry names of every directory find listed completely */
   children: Map<string, string[]>;
 }
@@ -72,6 +74,7 @@ const RECORD = /([NP]) (.) ([0-7]+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\.?
 export function parsePrewalk(out: string): PrewalkTree | undefined {
   const entries = new Map<string, { stat: PrewalkStat; link: string }>();
   const children = new Map<string, string[]>();
+  const pruned: string[] = [];
   const re = new RegExp(RECORD);
   let end = 0;
   let m: RegExpExecArray | null;
@@ -83,7 +86,8 @@ export function parsePrewalk(out: string): PrewalkTree | undefined {
       ms(mtS!, mtF!), ms(ctS!, ctF!),
     );
     entries.set(rel!, { stat, link: link! });
-    if (type === 'd' && flag === 'N' && !children.has(rel!)) children.set(rel!, []);
+    if (flag === 'P') pruned.push(rel!);
+    else if (type === 'd' && !children.has(rel!)) children.set(rel!, []);
     if (rel === '') continue;
     const slash = rel!.lastIndexOf('/');
     const parent = slash < 0 ? '' : rel!.slice(0, slash);
@@ -93,7 +97,7 @@ export function parsePrewalk(out: string): PrewalkTree | undefined {
   }
   if (end !== out.length) return undefined; // truncated or not find's -printf
   for (const list of children.values()) list.sort();
-  return { entries, children };
+  return { entries, children, pruned };
 }
 
 /** A TreeReader over `rootDir` (as the walk spells it) answering from `tree`, the file system for the rest. */
@@ -151,6 +155,17 @@ export function contextPrewalk(rootDir: string): TreeReader<EntryStat> | undefin
 export function prewalkFingerprint(rootDir: string): string | undefined {
   const p = current(rootDir);
   return p ? createHash('sha256').update(p.dir).update('\0').update(p.out).digest('hex') : undefined;
+}
+
+/**
+ * What the prewalk of `rootDir` did not descend (paths relative to it), or undefined without a prewalk.
+ * Found without parsing when there is none: a pruned record follows a record's final NUL.
+ */
+export function prewalkPruned(rootDir: string): string[] | undefined {
+  const p = current(rootDir);
+  if (!p) return undefined;
+  if (p.out.indexOf('\0P ') < 0) return [];
+  return contextPrewalk(rootDir) ? prewalk!.tree!.pruned : undefined;
 }
 
 /** The newest mtime or ctime (ms) in the prewalk of `rootDir`, or undefined without a (parsable) one. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { writeFileAtomic } from '../util/index.js';
-import { prewalkFingerprint, prewalkNewest } from './prewalk.js';
+import { prewalkFingerprint, prewalkNewest, prewalkPruned } from './prewalk.js';
 import type { SourceRoot } from './select.js';
 import { RACY_MS, statCacheFile } from './statcache.js';
 
@@ -10,6 +10,9 @@ import { RACY_MS, statCacheFile } from './statcache.js';
  * by the stat cache's own rule (same stat, same content) neither did any digest. A no-op rebuild then
  * walks nothing: it hashes find's output (~0.5 MB for 5,000 files) instead of visiting every entry in
  * JavaScript (~60 ms of dockerignore matching, stat-cache lookups and hashing).
+ *
+ * Directories the launcher did not descend (plain-path .dockerignore rules) are only trusted when this
+ * build ignores them too.
  *
  * Racy trees are not memoised: when some entry changed less than RACY_MS before the walk, a later write in
  * the same timestamp tick could leave its stat as it was; such a build walks and the next one memoises.
@@ -42,6 +45,10 @@ export function contextWalkMemo(storeRoot: string, root: SourceRoot): WalkMemo |
 function open(storeRoot: string, root: SourceRoot): WalkMemo | undefined {
   const fp = prewalkFingerprint(root.dir);
   if (fp === undefined) return undefined;
+  // The listing vouches for the tree only where it looked: what the launcher pruned (by .dockerignore)
+  // must be ignored by this build's rules too (a Dockerfile's own ignore file may differ).
+  const pruned = prewalkPruned(root.dir);
+  if (!pruned || pruned.some((rel) => !root.ignore.ignored(rel) || root.ignore.mayIncludeBelow(rel))) return undefined;
   const file = statCacheFile(storeRoot, root.dir).replace(/\.json$/, '.walk.json');
   let digests: Record<string, string> = {};
   try {

@@ -69,3 +69,23 @@ test('a build whose context is not its last argument, or not a directory, walks 
   assert.equal(fs.readdirSync('/tmp').filter((n) => n.startsWith('.tsbuild-prewalk')).length, 0, 'no walk file left behind');
   fs.rmSync(ctx, { recursive: true, force: true });
 });
+
+test('what the launcher prunes by .dockerignore is not trusted for a build whose own ignore file keeps it', async (t) => {
+  if (!requireSandbox(t)) return;
+  const root = storeWithBusybox();
+  stores.push(root);
+  const ctx = makeContext({
+    Dockerfile: 'FROM busybox:latest\nCOPY . /c/\n',
+    'Dockerfile.dockerignore': 'nothing-here\n', // the Dockerfile's own rules win over .dockerignore
+    '.dockerignore': 'big\n',
+    'big/data.txt': 'one\n',
+  });
+  await new Promise((r) => setTimeout(r, 3300)); // past the racy window, so a memo would be kept
+  for (let i = 0; i < 2; i++) assert.equal(tsbuild(root, ['build', '-t', 'pw:3', ctx]).code, 0);
+  fs.writeFileSync(path.join(ctx, 'big/data.txt'), 'two\n');
+  const b = tsbuild(root, ['build', '--progress', 'plain', '-t', 'pw:3', ctx]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.doesNotMatch(b.stderr, /CACHED.*COPY \. \/c\//, 'the change below the pruned dir is seen');
+  assert.equal(tsbuild(root, ['run', '--rm', 'pw:3', 'cat', '/c/big/data.txt']).stdout, 'two\n');
+  fs.rmSync(ctx, { recursive: true, force: true });
+});
