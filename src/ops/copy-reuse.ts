@@ -76,8 +76,8 @@ export function pruneCopyRecords(storeRoot: string, hasLayer: (d: Digest) => boo
 }
 
 /** A source file's summary: what decides that the file a copy makes from it is the same. */
-export function summary(digest: string, st: fs.Stats): string {
-  return `${digest}:${st.mode}:${st.uid}:${st.gid}:${st.size}:${st.mtime.getTime()}`;
+export function summary(digest: string, st: Pick<fs.Stats, 'mode' | 'uid' | 'gid' | 'size' | 'mtimeMs'>): string {
+  return `${digest}:${st.mode}:${st.uid}:${st.gid}:${st.size}:${st.mtimeMs}`;
 }
 
 /** Raised when the incremental path cannot give a fresh copy's result: the caller copies from scratch. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { walkSource, type SelectedSource, type SourceRoot, type WalkFilter } from '../context/index.js';
+import { FS_TREE, walkTree, type EntryStat, type SelectedSource, type SourceRoot, type TreeReader, type WalkFilter } from '../context/index.js';
 import { TsbuildError, isErrno, mkdirAllInRoot, resolveInRoot } from '../util/index.js';
 import { applyChmod, type ChmodSpec } from './copy-chmod.js';
 import { summary, type CopyTracker } from './copy-reuse.js';
@@ -18,7 +18,7 @@ export interface CopyOptions {
    * Incremental copy (copy-reuse.ts): what the copy placed, and the files a donor layer below already
    * holds; `digest` gives a source file's content digest (the context's stat cache).
    */
-  reuse?: { track: CopyTracker; digest(rel: string, host: string, st: fs.Stats): string };
+  reuse?: { track: CopyTracker; digest(rel: string, host: string, st: EntryStat): string; tree?: TreeReader<EntryStat> };
 }
 
 /** Where a COPY writes: the rootfs (host path), the absolute in-root destination, and whether it was written as a directory. */
@@ -155,29 +155,34 @@ function copyChildren(src: PlaceSource, targetHost: string, o: CopyOptions): voi
   const dirTimes: Array<[string, fs.Stats]> = [];
   // directories this copy created, and whether they are setgid (their children cannot exist yet)
   const created = new Map<string, { setgid: boolean }>();
-  walkSource(src.walk.root, sel, (e) => {
+  const reuse = o.reuse;
+  // An incremental copy walks the context's prewalk: most files are kept from the donor and need only the
+  // listing's stat; what is written or is a directory takes a fresh lstat (owner, mode and times to copy).
+  const tree = reuse?.tree ?? FS_TREE;
+  const full = (e: { host: string; stat: EntryStat | fs.Stats }): fs.Stats => (e.stat instanceof fs.Stats ? e.stat : fs.lstatSync(e.host));
+  walkTree(tree, src.walk.root, sel, (e) => {
     if (e.rel === '') return;
     const target = path.join(targetHost, e.rel);
     const fresh = created.get(path.dirname(target));
-    const reuse = o.reuse;
     if (e.stat.isDirectory()) {
+      const st = full(e);
       const existing = fresh ? undefined : lstatOrUndefined(target);
       if (existing && !existing.isDirectory()) throw conflict(`cannot copy to non-directory: ${e.rel}`);
       if (!existing) fs.mkdirSync(target, 0o700);
-      applyMeta(target, e.stat, o);
+      applyMeta(target, st, o);
       if (!existing) created.set(target, { setgid: (fs.lstatSync(target).mode & 0o2000) !== 0 });
-      dirTimes.push([target, e.stat]);
+      dirTimes.push([target, st]);
       reuse?.track.dir(target);
       return;
     }
     if (reuse && e.stat.isFile() && e.stat.nlink === 1) {
       const sum = summary(reuse.digest(sel.rel === '' ? e.rel : `${sel.rel}/${e.rel}`, e.host, e.stat), e.stat);
       if (reuse.track.keep(target, sum)) return;
-      writeEntry(e.host, e.stat, target, o, e.rel, undefined, fresh);
+      writeEntry(e.host, full(e), target, o, e.rel, undefined, fresh);
       reuse.track.wrote(target, sum);
       return;
     }
-    writeEntry(e.host, e.stat, target, o, e.rel, undefined, fresh);
+    writeEntry(e.host, full(e), target, o, e.rel, undefined, fresh);
     reuse?.track.wrote(target);
   }, src.walk.filter);
   for (const [host, st] of dirTimes.reverse()) fs.lutimesSync(host, st.atime, st.mtime);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  NO_IGNORE, compilePatterns, contextPrewalk, contextStatCache, contextWalkMemo, digestSelection, hashFile, rememberListing, selectSources, type Listing,
+  NO_IGNORE, compilePatterns, contextPrewalk, type EntryStat, contextStatCache, contextWalkMemo, digestSelection, hashFile, rememberListing, selectSources, type Listing,
   type SelectedSource, type SourceRoot, type WalkFilter,
 } from '../context/index.js';
 import type { CopyOp, LayerInfo } from '../graph/index.js';
@@ -134,13 +134,14 @@ export const copyHandler: OpHandler<CopyOp> = {
         return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true, ...(op.add ? {} : { xattrs: false }) });
       }
       const cache = contextStatCache(ctx.store.root, root);
-      const digest = (rel: string, host: string, st: fs.Stats) => cache.digest(rel, host, st, hashFile);
+      const digest = (rel: string, host: string, st: EntryStat) => cache.digest(rel, host, st, hashFile);
+      const tree = contextPrewalk(root.dir);
       const attempt = async (donor: CopyRecord | undefined) => {
         let track: CopyTracker | undefined;
         const finish = (upper: string) => materialize(ctx.snapshots.layerPath(donor!.layer), donor!, upper, track!, ctx.session.tempDir('reuse'));
         const layer = await withWritableLayer(ctx, lowers, (rootfs) => {
           track = new CopyTracker(rootfs, donor);
-          return copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op, { track, digest });
+          return copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op, { track, digest, ...(tree ? { tree } : {}) });
         }, { keepEmpty: true, xattrs: false, ...(donor ? { donor: { diffId: donor.layer, finish } } : {}) });
         return { layer: layer!, files: track!.files };
       };
