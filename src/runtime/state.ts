@@ -50,21 +50,22 @@ export interface ContainerState {
 
 /** Paths of one container's state directory `<root>/containers/<id>/`. */
 export function containerPaths(root: string, id: string) {
+  // one join, then plain concatenation: this runs several times per `run`, and each join normalises
   const dir = path.join(root, 'containers', id);
   return {
     dir,
-    record: path.join(dir, 'record.json'),
-    state: path.join(dir, 'state.json'),
-    log: path.join(dir, 'log'),
-    upper: path.join(dir, 'rw', 'upper'),
-    work: path.join(dir, 'rw', 'work'),
-    merged: path.join(dir, 'merged'),
-    bundle: path.join(dir, 'bundle'),
-    netns: path.join(dir, 'netns'),
+    record: `${dir}/record.json`,
+    state: `${dir}/state.json`,
+    log: `${dir}/log`,
+    upper: `${dir}/rw/upper`,
+    work: `${dir}/rw/work`,
+    merged: `${dir}/merged`,
+    bundle: `${dir}/bundle`,
+    netns: `${dir}/netns`,
     /** Short and outside the store: a unix socket path must stay under 108 bytes. */
-    apiSocket: path.join('/run/tsbuild/slirp', `${id.slice(0, 24)}.sock`),
-    pidFile: path.join(dir, 'pid'),
-    volumes: path.join(dir, 'volumes'),
+    apiSocket: `/run/tsbuild/slirp/${id.slice(0, 24)}.sock`,
+    pidFile: `${dir}/pid`,
+    volumes: `${dir}/volumes`,
   };
 }
 
