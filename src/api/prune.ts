@@ -39,13 +39,25 @@ function fileSize(p: string): number {
   }
 }
 
-function treeSize(dir: string): number {
+/**
+ * Bytes of the regular files below `dir`. A file with several links counts once per `seen`: layers rebuilt
+ * by an incremental COPY (ops/copy-reuse.ts) share their unchanged files' inodes with the layer before.
+ */
+function treeSize(dir: string, seen = new Set<string>()): number {
   let total = 0;
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) total += fs.lstatSync(p).size;
+      else if (e.isFile()) {
+        const st = fs.lstatSync(p);
+        if (st.nlink > 1) {
+          const id = `${st.dev}:${st.ino}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+        }
+        total += st.size;
+      }
     }
   };
   try {
@@ -132,6 +144,7 @@ export async function prune(root: string, o: PruneOptions = {}): Promise<{ recor
       blobs++;
     }
     let snapshots = 0;
+    const counted = new Set<string>();
     const snapDir = path.join(store.root, 'snapshots');
     const trash = path.join(store.root, 'trash');
     fs.mkdirSync(trash, { recursive: true });
@@ -139,7 +152,7 @@ export async function prune(root: string, o: PruneOptions = {}): Promise<{ recor
       if (!/^[a-f0-9]{64}$/.test(hex) || keepLayers.has(`sha256:${hex}`)) continue;
       const p = path.join(snapDir, hex);
       if (now - fs.statSync(p).mtimeMs < grace) continue;
-      bytes += treeSize(p);
+      bytes += treeSize(p, counted);
       fs.renameSync(p, path.join(trash, `snap-${hex}`));
       fs.rmSync(path.join(snapDir, 'l', hex.slice(0, 16)), { force: true });
       snapshots++;
