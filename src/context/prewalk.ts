@@ -4,8 +4,8 @@ import { FS_TREE, type EntryStat, type TreeReader } from './select.js';
 
 /**
  * The build context's stat walk, made by find(1) while node starts: bin/tsbuild (the launcher) runs find
- * over a build's last argument when that is a directory and hands its output to node on a pipe;
- * bin/tsbuild.cjs keeps the pipe, this module reads and uses it.
+ * over a build's last argument when that is a directory, writing to an unlinked file that node inherits;
+ * bin/tsbuild.cjs keeps that file open, this module reads and uses it.
  *
  * Why: a no-op rebuild of a 5,000-file context spent ~75 ms of ~190 ms walking it: one lstat per file,
  * ~6 us each in these VMs, and a Stats object with four Dates each in node 20, all on one core while the
@@ -121,16 +121,30 @@ export function prewalkReader(tree: PrewalkTree, rootDir: string): TreeReader<En
   };
 }
 
-/** find's output for the walked directory (its realpath), parsed on first use. */
+/** find's output for the walked directory (its realpath), parsed on first use (null: unparsable). */
 let prewalk: { dir: string; out: Buffer; tree?: PrewalkTree | null } | undefined;
 let taken = false;
+const realpaths = new Map<string, string | undefined>();
 
 function current(rootDir: string): { dir: string; out: Buffer; tree?: PrewalkTree | null } | undefined {
   if (!taken) {
     taken = true;
     prewalk = take();
   }
-  return prewalk && prewalk.dir === realpath(rootDir) ? prewalk : undefined;
+  if (!prewalk) return undefined;
+  if (!realpaths.has(rootDir)) realpaths.set(rootDir, realpath(rootDir));
+  return prewalk.dir === realpaths.get(rootDir) ? prewalk : undefined;
+}
+
+/** The parsed prewalk of `rootDir`, or undefined without a (parsable) one. */
+function parsed(rootDir: string): PrewalkTree | undefined {
+  const p = current(rootDir);
+  if (!p) return undefined;
+  if (p.tree === undefined) {
+    const tree = parsePrewalk(p.out.toString('utf8'));
+    p.tree = tree?.entries.get('')?.stat.isDirectory() ? tree : null;
+  }
+  return p.tree ?? undefined;
 }
 
 /**
@@ -138,13 +152,8 @@ function current(rootDir: string): { dir: string; out: Buffer; tree?: PrewalkTre
  * and kept for the build (the context as the build started, as BuildKit's context transfer is).
  */
 export function contextPrewalk(rootDir: string): TreeReader<EntryStat> | undefined {
-  const p = current(rootDir);
-  if (!p) return undefined;
-  if (p.tree === undefined) {
-    const tree = parsePrewalk(p.out.toString('utf8'));
-    p.tree = tree?.entries.get('')?.stat.isDirectory() ? tree : null;
-  }
-  return p.tree ? prewalkReader(p.tree, rootDir) : undefined;
+  const tree = parsed(rootDir);
+  return tree ? prewalkReader(tree, rootDir) : undefined;
 }
 
 /**
@@ -165,14 +174,15 @@ export function prewalkPruned(rootDir: string): string[] | undefined {
   const p = current(rootDir);
   if (!p) return undefined;
   if (p.out.indexOf('\0P ') < 0) return [];
-  return contextPrewalk(rootDir) ? prewalk!.tree!.pruned : undefined;
+  return parsed(rootDir)?.pruned;
 }
 
 /** The newest mtime or ctime (ms) in the prewalk of `rootDir`, or undefined without a (parsable) one. */
 export function prewalkNewest(rootDir: string): number | undefined {
-  if (!contextPrewalk(rootDir)) return undefined;
+  const tree = parsed(rootDir);
+  if (!tree) return undefined;
   let newest = 0;
-  for (const { stat } of prewalk!.tree!.entries.values()) newest = Math.max(newest, stat.mtimeMs, stat.ctimeMs);
+  for (const { stat } of tree.entries.values()) newest = Math.max(newest, stat.mtimeMs, stat.ctimeMs);
   return newest;
 }
 

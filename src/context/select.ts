@@ -125,8 +125,7 @@ function expandGlob(root: SourceRoot, pattern: string): string[] {
  * the first entry it contains (so the copy can create it).
  */
 export function walkSource(root: SourceRoot, sel: SelectedSource, visit: (e: WalkEntry) => void, filter: WalkFilter = {}): void {
-  visit({ rel: '', host: sel.host, stat: sel.stat });
-  if (sel.stat.isDirectory()) walkDir(FS_TREE, root, sel.host, sel.rel, '', visit, filter, []);
+  walkTree(FS_TREE, root, sel, visit, filter);
 }
 
 /** What a digest walk reads of an entry's stat (a prewalk listing gives only these; see prewalk.ts). */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { writeFileAtomic } from '../util/index.js';
+import * as path from 'node:path';
+import { ensureDir, writeFileAtomic } from '../util/index.js';
 import { prewalkFingerprint, prewalkNewest, prewalkPruned } from './prewalk.js';
 import type { SourceRoot } from './select.js';
 import { RACY_MS, statCacheFile } from './statcache.js';
@@ -66,7 +67,7 @@ function open(storeRoot: string, root: SourceRoot): WalkMemo | undefined {
       if (racy || digests[key] === digest) return;
       digests = { ...digests, [key]: digest };
       try {
-        fs.mkdirSync(statCacheFile(storeRoot, root.dir).replace(/\/[^/]*$/, ''), { recursive: true });
+        ensureDir(path.dirname(file)); // the stat cache's own directory
         writeFileAtomic(file, JSON.stringify({ v: VERSION, fp, digests } satisfies MemoFile), { durable: false });
       } catch {
         // a full or read-only store: the next build walks

@@ -105,8 +105,8 @@ export const copyHandler: OpHandler<CopyOp> = {
       ? await withSourceRoot(op, ctx, async (root) => {
         // an unchanged context (same prewalk as the build that computed it) keeps its digest: no walk
         const memo = contextWalkMemo(ctx.store.root, root);
-        const memoKey = memo && sha256(JSON.stringify(['walkmemo/v1', op.sources, op.add ?? false, op.parents ?? false, op.exclude ?? [], root.ignore.patterns, root.keepOwner]));
-        const known = memoKey ? memo!.get(memoKey) : undefined;
+        const memoKey = sha256(JSON.stringify(['walkmemo/v1', op.sources, op.add ?? false, op.parents ?? false, op.exclude ?? [], root.ignore.patterns, root.keepOwner]));
+        const known = memo?.get(memoKey);
         if (known !== undefined) return known;
         const cache = contextStatCache(ctx.store.root, root);
         const listing: Listing = [];
@@ -116,7 +116,7 @@ export const copyHandler: OpHandler<CopyOp> = {
         rememberListing(op, listing);
         cache.save();
         const digest = sha256(JSON.stringify(parts));
-        if (memoKey) memo!.set(memoKey, digest);
+        memo?.set(memoKey, digest);
         return digest;
       })
       : from.kind === 'stage' ? await ctx.stageKey(from.stage) : from.image.id;
@@ -129,9 +129,10 @@ export const copyHandler: OpHandler<CopyOp> = {
       const items = localItems(root, op);
       const owner = await ownerFor(op, input, ctx);
       const lowers = op.link ? [] : input.layers;
+      const inputs = (rootfs: string): Inputs => ({ items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) });
       const key = incrementalKey(op, input, items, urls);
       if (key === undefined) {
-        return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op), { keepEmpty: true, ...(op.add ? {} : { xattrs: false }) });
+        return withWritableLayer(ctx, lowers, (rootfs) => copyInto(rootfs, ctx, root, inputs(rootfs), op), { keepEmpty: true, ...(op.add ? {} : { xattrs: false }) });
       }
       const cache = contextStatCache(ctx.store.root, root);
       const digest = (rel: string, host: string, st: EntryStat) => cache.digest(rel, host, st, hashFile);
@@ -141,7 +142,7 @@ export const copyHandler: OpHandler<CopyOp> = {
         const finish = (upper: string) => materialize(ctx.snapshots.layerPath(donor!.layer), donor!, upper, track!, ctx.session.tempDir('reuse'));
         const layer = await withWritableLayer(ctx, lowers, (rootfs) => {
           track = new CopyTracker(rootfs, donor);
-          return copyInto(rootfs, ctx, root, { items, urls, owner: owner ?? (op.chown ? resolveChown(rootfs, op.chown) : undefined) }, op, { track, digest, ...(tree ? { tree } : {}) });
+          return copyInto(rootfs, ctx, root, inputs(rootfs), op, { track, digest, ...(tree ? { tree } : {}) });
         }, { keepEmpty: true, xattrs: false, ...(donor ? { donor: { diffId: donor.layer, finish } } : {}) });
         return { layer: layer!, files: track!.files };
       };

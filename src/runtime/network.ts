@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { TsbuildError, execCapture, isErrno } from '../util/index.js';
+import { TsbuildError, execCapture, unlinkIfExists } from '../util/index.js';
 import { unmount } from '../sys/index.js';
 import type { PortMapping } from './state.js';
 
@@ -31,11 +31,7 @@ export function createNetns(file: string): void {
 export function removeNetns(file: string): void {
   if (!fs.existsSync(file)) return;
   unmount(file);
-  try {
-    fs.unlinkSync(file);
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
-  }
+  unlinkIfExists(file);
 }
 
 /** A running slirp4netns: user-mode networking for the namespace, with host port forwards. */

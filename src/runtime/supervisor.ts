@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TsbuildError, ensureDir, isErrno } from '../util/index.js';
+import { TsbuildError, ensureDir, isErrno, unlinkIfExists } from '../util/index.js';
 import { mountOverlay, mountsUnder, unmount } from '../sys/index.js';
 import { openLogWriter } from './logs.js';
 import { addPortForward, createNetns, freePort, removeNetns, startSlirp, type Slirp } from './network.js';
@@ -56,15 +56,6 @@ export function cleanupContainer(root: string, id: string, slirpPid?: number, o:
   unlinkIfExists(p.apiSocket);
   if (o.hostMounts === false) return;
   for (const mp of mountsUnder(p.dir, fs.readFileSync('/proc/self/mountinfo', 'utf8'))) unmount(mp);
-}
-
-/** Removes a file; a missing one is fine (fs.rmSync would load node's rimraf module for this). */
-function unlinkIfExists(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
-  }
 }
 
 async function setupNetwork(root: string, rec: ContainerRecord, st: ContainerState): Promise<{ slirp?: Slirp; netns?: string }> {

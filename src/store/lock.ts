@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isErrno, processStartTime, randomBytes, TsbuildError } from '../util/index.js';
+import { isErrno, processStartTime, randomBytes, TsbuildError, unlinkIfExists } from '../util/index.js';
 
 // On-disk lock: `<locks>/<name>/` is a directory; the lock is held while it contains `owner-<nonce>`
 // ({pid, start, nonce}). Acquire = rename a prepared non-empty dir onto the lock path (fails with
@@ -62,15 +62,6 @@ function tryAcquire(lockDir: string, prepared: string): boolean {
   }
 }
 
-/** Removes a dead owner's file by its unique name; a no-op when someone already did. */
-function reap(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
-  }
-}
-
 /** Acquires the lock dir, waiting with backoff; returns the release function. */
 export async function acquireLock(locksDir: string, name: string, opts: LockOptions = {}): Promise<() => void> {
   if (!NAME_RE.test(name)) throw new Error(`invalid lock name "${name}"`);
@@ -89,12 +80,12 @@ export async function acquireLock(locksDir: string, name: string, opts: LockOpti
     for (;;) {
       if (tryAcquire(lockDir, prepared)) {
         const mine = path.join(lockDir, ownerName);
-        return () => reap(mine);
+        return () => unlinkIfExists(mine);
       }
       const current = readLockOwner(lockDir);
       holder = current?.owner;
       if (current && (current.owner === 'unreadable' || !lockOwnerAlive(current.owner))) {
-        reap(current.file);
+        unlinkIfExists(current.file); // a dead owner's file, by its unique name: a no-op when another reaper was first
         continue;
       }
       if (opts.signal?.aborted) throw new TsbuildError('TSB_CANCELLED', `cancelled while waiting for lock ${name}`);

@@ -39,6 +39,15 @@ export function lstatIfExists(p: string): fs.Stats | undefined {
   }
 }
 
+/** Removes a file; a missing one is fine (fs.rmSync with force would load node's rimraf module for this). */
+export function unlinkIfExists(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+}
+
 /** Reads a file or returns undefined when it does not exist. */
 export function readFileIfExists(file: string): Buffer | undefined {
   try {
